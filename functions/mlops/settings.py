@@ -1,0 +1,36 @@
+"""Settings: the only module that reads the environment. Validated once, at cold start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every Lambda's configuration. CDK sets these variables; the local cloud does the same."""
+
+    model_config = SettingsConfigDict(env_prefix="MLOPS_", extra="ignore", frozen=True)
+
+    registry_table: str = Field(default="mlops-registry", min_length=3)
+    artifact_bucket: str = Field(default="mlops-artifacts", min_length=3)
+    data_bucket: str = Field(default="mlops-data", min_length=3)
+    notification_topic_arn: str | None = None
+    training_state_machine_arn: str | None = None
+    code_version: str = "unknown"
+    # serving
+    alias_refresh_seconds: float = Field(default=30.0, ge=0.0)
+    max_records_per_request: int = Field(default=100, ge=1, le=10_000)
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=6_291_456)
+    capture_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (the local cloud switches environments between functions)."""
+    get_settings.cache_clear()
