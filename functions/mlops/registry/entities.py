@@ -211,4 +211,3 @@ def validate_model_name(name: str) -> str:
         )
         raise ValueError(msg)
     return name
-

@@ -49,3 +49,16 @@ class RunNotFoundError(RegistryError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"run {run_id!r} not found")
         self.run_id = run_id
+
+
+class VersionInUseError(RegistryError):
+    """Changing the status of a version an alias points to (production or candidate)."""
+
+    def __init__(self, model: str, version: int, alias: str) -> None:
+        super().__init__(
+            f"version {version} of {model!r} is {alias}; promote another version, roll back "
+            "or clear the candidate before changing its status"
+        )
+        self.model = model
+        self.version = version
+        self.alias = alias

@@ -27,6 +27,7 @@ from mlops.registry.entities import (
     RunStep,
     VersionStatus,
 )
+from mlops.registry.errors import AliasNotSetError
 
 
 class RegistryStore(ABC):
@@ -59,9 +60,7 @@ class RegistryStore(ABC):
         """VersionNotFoundError (or ModelNotFoundError) if absent."""
 
     @abstractmethod
-    def list_versions(
-        self, name: str, *, limit: int = 50, next_token: str | None = None
-    ) -> Page:
+    def list_versions(self, name: str, *, limit: int = 50, next_token: str | None = None) -> Page:
         """Versions newest first; Page.items are ModelVersion."""
 
     @abstractmethod
@@ -80,7 +79,9 @@ class RegistryStore(ABC):
         """Update status (audited as status-changed) and/or merge metrics and reports.
 
         With expected_statuses, the update is conditioned on the current status being one of
-        them (ConcurrentUpdateError otherwise). Use promote/rollback for alias moves.
+        them (ConcurrentUpdateError otherwise). Use promote/rollback for alias moves: setting
+        production/candidate here is a ValueError, and changing the status of the version an
+        alias points to is a VersionInUseError (clear the candidate or roll back first).
         """
 
     # ---- aliases ------------------------------------------------------------------------
@@ -100,8 +101,9 @@ class RegistryStore(ABC):
         shadow: bool = False,
     ) -> AuditEvent:
         """Move `production` to version (canary_weight None and not shadow), or `candidate` to
-        version with that traffic weight (0-1), or as a shadow (weight 0, scores every request). Status updates: the new production version -> production,
-        the replaced one -> archived, a candidate that became production leaves `candidate`.
+        version with that traffic weight (0-1), or as a shadow (weight 0, scores every request).
+        Status updates: the new production version -> production, the replaced one ->
+        archived, a candidate that became production leaves `candidate`.
         NotPromotableError for rejected/failed versions or a version already at that alias;
         ConcurrentUpdateError if the alias moved meanwhile.
         """
@@ -119,12 +121,15 @@ class RegistryStore(ABC):
 
     @abstractmethod
     def history(self, name: str, *, limit: int = 100) -> list[AuditEvent]:
-        """Audit events, oldest first."""
+        """The latest `limit` audit events, oldest first."""
 
     # ---- runs (training pipeline executions) --------------------------------------------
     @abstractmethod
     def create_run(self, run: Run) -> Run:
-        """Store a new run; returns the stored run unchanged if run_id exists (idempotent)."""
+        """Store a new run; returns the stored run unchanged if run_id exists (idempotent).
+
+        The model need not exist yet, so a run rejected for an unknown model is on record too.
+        """
 
     @abstractmethod
     def get_run(self, run_id: str) -> Run:
@@ -156,8 +161,6 @@ class RegistryStore(ABC):
         """The version by number, else by alias (default production)."""
         if version is not None:
             return self.get_version(name, version)
-        from mlops.registry.errors import AliasNotSetError
-
         wanted = alias or AliasName.PRODUCTION
         state = self.get_alias(name, wanted)
         if state is None:

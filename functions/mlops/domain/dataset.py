@@ -1,0 +1,289 @@
+"""Tabular data without pandas: CSV or JSON Lines (optionally gzipped) -> numpy columns.
+
+Numeric columns are float64 with NaN for missing values; categorical columns (and
+classification targets) are object arrays of str with "" for missing. Rows in error messages
+are counted from 1 over data rows (the CSV header is not a data row).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlops.registry.entities import FeatureType
+
+if TYPE_CHECKING:
+    from mlops.domain.spec import ModelSpec
+
+GZIP_MAGIC = b"\x1f\x8b"
+CSV_SUFFIXES = frozenset({".csv"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
+MISSING_NUMERIC = frozenset({"", "na", "nan", "null", "none", "n/a"})
+
+
+class DataFormatError(ValueError):
+    """A data file that cannot be read as the spec's table. `field` and `row` locate it."""
+
+    def __init__(self, reason: str, *, field: str | None = None, row: int | None = None) -> None:
+        where = []
+        if field is not None:
+            where.append(f"column {field!r}")
+        if row is not None:
+            where.append(f"row {row}")
+        super().__init__(f"{', '.join(where)}: {reason}" if where else reason)
+        self.reason = reason
+        self.field = field
+        self.row = row
+
+
+@dataclass(frozen=True)
+class Table:
+    """Named numpy columns of equal length, in a fixed order."""
+
+    columns: dict[str, np.ndarray]
+    n_rows: int
+
+    def __post_init__(self) -> None:
+        for name, values in self.columns.items():
+            if len(values) != self.n_rows:
+                msg = f"column {name!r} has {len(values)} values, expected {self.n_rows}"
+                raise ValueError(msg)
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.columns)
+
+    def take(self, indices: np.ndarray | Sequence[int]) -> Table:
+        """The rows at `indices`, in that order."""
+        index = np.asarray(indices, dtype=np.intp)
+        return Table({name: values[index] for name, values in self.columns.items()}, len(index))
+
+    def select(self, names: Iterable[str]) -> Table:
+        return Table({name: self.columns[name] for name in names}, self.n_rows)
+
+
+def column_types(spec: ModelSpec) -> dict[str, FeatureType]:
+    """Every column the spec reads, with its type: features in spec order, then the target."""
+    types = {feature.name: feature.type for feature in spec.features}
+    types[spec.target] = FeatureType.CATEGORICAL if spec.is_classification else FeatureType.NUMERIC
+    return types
+
+
+def read_table(data: bytes, key: str, spec: ModelSpec) -> Table:
+    """Parse a CSV or JSON Lines file (gzipped by suffix or magic bytes) into the spec's columns.
+
+    Extra columns are ignored. Raises DataFormatError naming the column and row at fault.
+    """
+    path = PurePosixPath(key)
+    suffix = path.suffix.lower()
+    if suffix == ".gz" or data[:2] == GZIP_MAGIC:
+        data = _gunzip(data)
+        if suffix == ".gz":
+            suffix = path.with_suffix("").suffix.lower()
+    text = _decode(data)
+    if not text.strip():
+        raise DataFormatError("the file is empty")
+    types = column_types(spec)
+    if suffix in CSV_SUFFIXES:
+        return _read_csv(text, types)
+    if suffix in JSONL_SUFFIXES:
+        return _read_jsonl(text, types)
+    supported = ", ".join(sorted(CSV_SUFFIXES | JSONL_SUFFIXES))
+    msg = f"unsupported format {suffix or '(no suffix)'!r} for {key!r}: use {supported} (or .gz)"
+    raise DataFormatError(msg)
+
+
+def _gunzip(data: bytes) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        msg = f"not a valid gzip file ({error})"
+        raise DataFormatError(msg) from None
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        msg = f"not UTF-8 text (byte {error.start})"
+        raise DataFormatError(msg) from None
+
+
+def _read_csv(text: str, types: dict[str, FeatureType]) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(row for row in reader if row)
+        rows = [row for row in reader if row]
+    except csv.Error as error:
+        msg = f"not valid CSV ({error})"
+        raise DataFormatError(msg) from None
+    positions = {name.strip(): index for index, name in enumerate(header)}
+    missing = [name for name in types if name not in positions]
+    if missing:
+        msg = f"the header lacks {', '.join(repr(n) for n in missing)} (found: {', '.join(header)})"
+        raise DataFormatError(msg)
+    for number, row in enumerate(rows, start=1):
+        if len(row) != len(header):
+            msg = f"has {len(row)} fields, the header has {len(header)}"
+            raise DataFormatError(msg, row=number)
+    columns = {
+        name: _parse_column(name, kind, [row[positions[name]] for row in rows])
+        for name, kind in types.items()
+    }
+    return Table(columns, len(rows))
+
+
+def _read_jsonl(text: str, types: dict[str, FeatureType]) -> Table:
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate((line for line in text.splitlines() if line.strip()), start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            msg = f"not valid JSON ({error.msg} at character {error.colno})"
+            raise DataFormatError(msg, row=number) from None
+        if not isinstance(record, dict):
+            msg = f"expected a JSON object, got {type(record).__name__}"
+            raise DataFormatError(msg, row=number)
+        records.append(record)
+    missing = [name for name in types if not any(name in record for record in records)]
+    if missing:
+        msg = f"no record has {', '.join(repr(n) for n in missing)}"
+        raise DataFormatError(msg)
+    columns = {
+        name: _parse_column(name, kind, [record.get(name) for record in records])
+        for name, kind in types.items()
+    }
+    return Table(columns, len(records))
+
+
+def _parse_column(name: str, kind: FeatureType, cells: list[Any]) -> np.ndarray:
+    if kind is FeatureType.NUMERIC:
+        return _parse_numeric(name, cells)
+    return _parse_categorical(name, cells)
+
+
+def _parse_numeric(name: str, cells: list[Any]) -> np.ndarray:
+    values = np.empty(len(cells), dtype=np.float64)
+    for index, cell in enumerate(cells):
+        values[index] = _to_float(name, cell, index + 1)
+    return values
+
+
+def _to_float(name: str, cell: Any, row: int) -> float:
+    if cell is None:
+        return math.nan
+    if isinstance(cell, bool):
+        raise DataFormatError(f"{cell!r} is not a number", field=name, row=row)
+    if isinstance(cell, str):
+        text = cell.strip()
+        if text.lower() in MISSING_NUMERIC:
+            return math.nan
+        try:
+            value = float(text)
+        except ValueError:
+            raise DataFormatError(f"{cell!r} is not a number", field=name, row=row) from None
+    elif isinstance(cell, int | float):
+        value = float(cell)
+    else:
+        raise DataFormatError(f"{cell!r} is not a number", field=name, row=row)
+    if math.isinf(value):
+        raise DataFormatError(f"{cell!r} is not a finite number", field=name, row=row)
+    return value
+
+
+def _parse_categorical(name: str, cells: list[Any]) -> np.ndarray:
+    values = np.empty(len(cells), dtype=object)
+    for index, cell in enumerate(cells):
+        values[index] = category_text(cell, name, index + 1)
+    return values
+
+
+def category_text(cell: Any, name: str = "value", row: int | None = None) -> str:
+    """A categorical value as text: None -> "", JSON numbers and booleans as JSON spells them
+    (an integral float as an integer, so 1.0 and 1 are one category)."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, int | float):
+        return json.dumps(cell)
+    raise DataFormatError(f"{cell!r} is not a category (use a string)", field=name, row=row)
+
+
+def table_to_jsonl_gz(table: Table) -> bytes:
+    """Serialize a table to gzipped JSON Lines (NaN as null); `read_table` reads it back."""
+    lines = []
+    lists = {name: values.tolist() for name, values in table.columns.items()}
+    for index in range(table.n_rows):
+        record = {}
+        for name, values in lists.items():
+            value = values[index]
+            record[name] = None if isinstance(value, float) and math.isnan(value) else value
+        lines.append(json.dumps(record, separators=(",", ":"), allow_nan=False))
+    text = "\n".join(lines) + "\n" if lines else ""
+    return gzip.compress(text.encode("utf-8"), mtime=0)
+
+
+def split_table(
+    table: Table, fraction: float, seed: int, stratify_by: np.ndarray | None = None
+) -> tuple[Table, Table]:
+    """Deterministic (train, holdout) split; each side keeps at least one row.
+
+    With `stratify_by`, each class is split in the same proportion and keeps at least one
+    training row (a class seen once stays in training), so the holdout never holds a class
+    the model was not trained on.
+    """
+    if table.n_rows < 2:
+        msg = f"cannot split {table.n_rows} row(s) into training and holdout sets"
+        raise ValueError(msg)
+    if not 0.0 < fraction < 1.0:
+        msg = f"holdout fraction must be between 0 and 1, got {fraction}"
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    groups = [np.arange(table.n_rows)] if stratify_by is None else _strata(stratify_by)
+    holdout_parts = []
+    for group in groups:
+        shuffled = rng.permutation(group)
+        count = min(len(group) - 1, max(1, round(len(group) * fraction)))
+        holdout_parts.append(shuffled[:count])
+    holdout_index = np.sort(np.concatenate(holdout_parts))
+    if holdout_index.size == 0:  # every class seen once: nothing to stratify
+        return split_table(table, fraction, seed)
+    train_mask = np.ones(table.n_rows, dtype=bool)
+    train_mask[holdout_index] = False
+    return table.take(np.flatnonzero(train_mask)), table.take(holdout_index)
+
+
+def _strata(labels: np.ndarray) -> list[np.ndarray]:
+    _, inverse = np.unique(labels.astype(str), return_inverse=True)
+    return [np.flatnonzero(inverse == index) for index in range(int(inverse.max(initial=-1)) + 1)]
+
+
+def onnx_feeds(table: Table, spec: ModelSpec) -> dict[str, np.ndarray]:
+    """The ONNX model's inputs for a table: one [N, 1] tensor per feature (float32 / str)."""
+    feeds: dict[str, np.ndarray] = {}
+    for name in spec.numeric_features:
+        feeds[name] = table[name].astype(np.float32).reshape(-1, 1)
+    for name in spec.categorical_features:
+        feeds[name] = table[name].astype(str).astype(object).reshape(-1, 1)
+    return feeds

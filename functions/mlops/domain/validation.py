@@ -1,0 +1,182 @@
+"""Data validation: is this file fit to train the spec's model on? One report, every check."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlops.domain.dataset import DataFormatError, Table, read_table
+from mlops.domain.spec import ModelSpec
+
+
+class Check(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    passed: bool
+    detail: str
+
+
+class ValidationReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid: bool
+    reason: str | None = Field(default=None, description="the first failing check's detail")
+    checks: list[Check]
+    rows: int
+    missing_rates: dict[str, float] = Field(default_factory=dict)
+    duplicate_rate: float = 0.0
+    label_counts: dict[str, int] | None = None
+
+
+def validate_bytes(data: bytes, key: str, spec: ModelSpec) -> ValidationReport:
+    """Parse then validate; an unreadable file gives an invalid report naming the field/row."""
+    try:
+        table = read_table(data, key, spec)
+    except DataFormatError as error:
+        check = Check(name="format", passed=False, detail=str(error))
+        return ValidationReport(valid=False, reason=check.detail, checks=[check], rows=0)
+    report = validate_table(table, spec)
+    fmt = Check(name="format", passed=True, detail=f"read {table.n_rows} rows from {key}")
+    return report.model_copy(update={"checks": [fmt, *report.checks]})
+
+
+def validate_table(table: Table, spec: ModelSpec) -> ValidationReport:
+    """Run every check on a parsed table."""
+    rules = spec.validation
+    target = table[spec.target]
+    label_missing = _missing_mask(target)
+    checks = [
+        Check(
+            name="min_rows",
+            passed=table.n_rows >= rules.min_rows,
+            detail=f"{table.n_rows} rows (minimum {rules.min_rows})",
+        )
+    ]
+    label_missing_rate = float(label_missing.mean()) if table.n_rows else 1.0
+    checks.append(
+        Check(
+            name="label_present",
+            passed=label_missing_rate <= rules.max_missing_rate and not label_missing.all(),
+            detail=(
+                f"target {spec.target!r} is missing in {label_missing_rate:.1%} of rows "
+                f"(maximum {rules.max_missing_rate:.1%})"
+            ),
+        )
+    )
+    labels = target[~label_missing]
+    label_counts = None
+    if spec.is_classification:
+        label_counts = _label_counts(labels)
+        checks.extend(_class_checks(spec, label_counts))
+    else:
+        distinct = int(np.unique(labels).size)
+        checks.append(
+            Check(
+                name="label_not_constant",
+                passed=distinct >= 2,
+                detail=f"target {spec.target!r} has {distinct} distinct value(s)",
+            )
+        )
+    missing_rates = {
+        name: float(_missing_mask(table[name]).mean()) if table.n_rows else 0.0
+        for name in (feature.name for feature in spec.features)
+    }
+    checks.append(_missing_check(missing_rates, rules.max_missing_rate))
+    duplicate_rate = _duplicate_rate(table, [*spec.ordered_features, spec.target])
+    checks.append(
+        Check(
+            name="duplicate_rate",
+            passed=duplicate_rate <= rules.max_duplicate_rate,
+            detail=(
+                f"{duplicate_rate:.1%} of rows duplicate an earlier row "
+                f"(maximum {rules.max_duplicate_rate:.1%})"
+            ),
+        )
+    )
+    failed = next((check for check in checks if not check.passed), None)
+    return ValidationReport(
+        valid=failed is None,
+        reason=None if failed is None else f"{failed.name}: {failed.detail}",
+        checks=checks,
+        rows=table.n_rows,
+        missing_rates=missing_rates,
+        duplicate_rate=duplicate_rate,
+        label_counts=label_counts,
+    )
+
+
+def _missing_mask(values: np.ndarray) -> np.ndarray:
+    if values.dtype == object:
+        return np.asarray(values == "", dtype=bool)
+    return np.isnan(values.astype(np.float64))
+
+
+def _label_counts(labels: np.ndarray) -> dict[str, int]:
+    classes, counts = np.unique(labels.astype(str), return_counts=True)
+    return {str(label): int(count) for label, count in zip(classes, counts, strict=True)}
+
+
+def _class_checks(spec: ModelSpec, counts: dict[str, int]) -> list[Check]:
+    checks = [
+        Check(
+            name="label_not_constant",
+            passed=len(counts) >= 2,
+            detail=f"target {spec.target!r} has {len(counts)} class(es): {_listing(counts)}",
+        )
+    ]
+    if spec.task == "binary":
+        checks.append(
+            Check(
+                name="binary_classes",
+                passed=len(counts) == 2,
+                detail=f"a binary task needs exactly 2 classes, found {len(counts)}",
+            )
+        )
+    minimum = spec.validation.min_class_count
+    small = {label: count for label, count in counts.items() if count < minimum}
+    checks.append(
+        Check(
+            name="min_class_count",
+            passed=not small,
+            detail=(
+                f"classes below {minimum} rows: {_listing(small)}"
+                if small
+                else f"every class has at least {minimum} rows"
+            ),
+        )
+    )
+    return checks
+
+
+def _listing(counts: dict[str, int], limit: int = 10) -> str:
+    shown = [f"{label!r}={count}" for label, count in list(counts.items())[:limit]]
+    more = len(counts) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "") if shown else "none"
+
+
+def _missing_check(missing_rates: dict[str, float], maximum: float) -> Check:
+    over = {name: rate for name, rate in missing_rates.items() if rate > maximum}
+    detail = (
+        "features missing too often: "
+        + ", ".join(f"{name!r} {rate:.1%}" for name, rate in over.items())
+        + f" (maximum {maximum:.1%})"
+        if over
+        else f"every feature is missing in at most {maximum:.1%} of rows"
+    )
+    return Check(name="missing_rate", passed=not over, detail=detail)
+
+
+def _duplicate_rate(table: Table, names: list[str]) -> float:
+    if table.n_rows == 0:
+        return 0.0
+    columns = []
+    for name in names:
+        values = table[name].tolist()
+        if table[name].dtype != object:
+            values = [None if math.isnan(value) else value for value in values]
+        columns.append(values)
+    unique_rows = len(set(zip(*columns, strict=True)))
+    return 1.0 - unique_rows / table.n_rows

@@ -1,0 +1,67 @@
+"""Record each pipeline step into its run: start and finish times, outcome, detail, error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops.observability import logger
+from mlops.registry.entities import RunStep, utc_now
+from mlops.registry.store import RegistryStore
+
+
+@dataclass
+class StepLog:
+    """What the step says about itself before it ends (mutable while the step runs)."""
+
+    outcome: str = "ok"
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def describe_error(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+@contextmanager
+def recorded_step(store: RegistryStore, run_id: str, name: str) -> Iterator[StepLog]:
+    """Time the block and append it to the run as a step; a raising block is recorded as
+    `failed` with its error, and the error propagates (Step Functions sees it)."""
+    log = StepLog()
+    started = utc_now()
+    try:
+        yield log
+    except Exception as error:
+        detail = {**log.detail, "error": describe_error(error)}
+        record_step(
+            store,
+            run_id,
+            RunStep(
+                name=name,
+                started_at=started,
+                finished_at=utc_now(),
+                outcome="failed",
+                detail=detail,
+            ),
+        )
+        raise
+    record_step(
+        store,
+        run_id,
+        RunStep(
+            name=name,
+            started_at=started,
+            finished_at=utc_now(),
+            outcome=log.outcome,
+            detail=log.detail,
+        ),
+    )
+
+
+def record_step(store: RegistryStore, run_id: str, step: RunStep) -> None:
+    """Append a step to the run; a failure to record is logged, never raised."""
+    try:
+        store.record_run_step(run_id, step)
+    except Exception:  # noqa: BLE001 - recording must never mask the step's own result or error
+        logger.exception("could not record run step", extra={"run_id": run_id, "step": step.name})

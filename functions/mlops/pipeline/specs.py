@@ -1,0 +1,26 @@
+"""The model spec a run trains with, read from the registry."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from mlops.domain.spec import ModelSpec
+from mlops.pipeline.errors import PipelineInputError
+from mlops.registry.errors import ModelNotFoundError
+from mlops.registry.store import RegistryStore
+
+
+def load_model_spec(store: RegistryStore, model: str) -> ModelSpec:
+    """The model's validated spec; PipelineInputError for an unknown model or a bad spec."""
+    try:
+        record = store.get_model(model)
+    except ModelNotFoundError as error:
+        raise PipelineInputError(str(error)) from None
+    if record.spec is None:
+        msg = f"model {model!r} has no spec: set one with `mlops specs put FILE`"
+        raise PipelineInputError(msg)
+    try:
+        return ModelSpec.model_validate(record.spec)
+    except ValidationError as error:
+        msg = f"model {model!r} has an invalid stored spec: {error.errors()[0]['msg']}"
+        raise PipelineInputError(msg) from None

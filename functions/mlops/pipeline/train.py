@@ -1,0 +1,186 @@
+"""The Train step: fit the spec's recipe, convert to ONNX, write the artifacts, register.
+
+Runs with the training layer (scikit-learn, skl2onnx); never imported by scoring code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlops.artifacts import ArtifactStore, sha256_hex, split_s3_uri
+from mlops.domain.baseline import compute_baseline
+from mlops.domain.dataset import Table, read_table, table_to_jsonl_gz
+from mlops.domain.spec import ModelSpec
+from mlops.domain.training import TrainedModel, train_model
+from mlops.pipeline.errors import ObjectUnreadableError, PipelineInputError, TransientError
+from mlops.pipeline.jsonio import json_bytes
+from mlops.pipeline.payloads import TrainingResult, TrainInput
+from mlops.pipeline.recording import describe_error, recorded_step
+from mlops.pipeline.s3io import read_object
+from mlops.pipeline.specs import load_model_spec
+from mlops.registry.entities import ArtifactRef, NewVersion, VersionStatus
+from mlops.registry.store import RegistryStore
+
+MODEL_FILE = "model.onnx"
+METADATA_FILE = "metadata.json"
+BASELINE_FILE = "baseline.json"
+HOLDOUT_FILE = "holdout.jsonl.gz"
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """A fitted model with the run and data it came from."""
+
+    payload: TrainInput
+    spec: ModelSpec
+    table: Table
+    model: TrainedModel
+
+    @property
+    def actor(self) -> str:
+        return f"pipeline:{self.payload.run_id}"
+
+
+def run_training(
+    payload: TrainInput,
+    *,
+    store: RegistryStore,
+    s3: Any,
+    artifacts: ArtifactStore,
+    code_version: str,
+) -> TrainingResult:
+    """Train on the validated data and register the version with everything that made it."""
+    with recorded_step(store, payload.run_id, "train") as step:
+        if not payload.validation.valid:
+            msg = f"the data did not pass validation: {payload.validation.reason}"
+            raise PipelineInputError(msg)
+        spec = load_model_spec(store, payload.model)
+        table = _read_validated_table(payload, spec, s3)
+        trained = _Trained(payload, spec, table, train_model(table, spec))
+        step.detail = {
+            "estimator": trained.model.estimator,
+            "train_rows": trained.model.train_rows,
+            "holdout_rows": trained.model.holdout_rows,
+        }
+        result = _register_and_write(trained, store, artifacts, code_version)
+        step.detail["version"] = result.version
+        return result
+
+
+def _read_validated_table(payload: TrainInput, spec: ModelSpec, s3: Any) -> Table:
+    try:
+        data = read_object(s3, payload.data_uri)
+    except ObjectUnreadableError as error:
+        raise PipelineInputError(str(error)) from None
+    expected = payload.validation.data.sha256
+    if expected is not None and data.sha256 != expected:
+        msg = (
+            f"{payload.data_uri} changed after validation (sha256 {data.sha256} != {expected}); "
+            "upload it again to start a new run"
+        )
+        raise PipelineInputError(msg)
+    _, key = split_s3_uri(payload.data_uri)
+    return read_table(data.body, key, spec)
+
+
+def _register_and_write(
+    trained: _Trained, store: RegistryStore, artifacts: ArtifactStore, code_version: str
+) -> TrainingResult:
+    payload, onnx_bytes = trained.payload, trained.model.onnx_bytes
+    # The registry allocates the number and the artifact's URI contains it: register with the
+    # expected number and check it. A concurrent registration for the same model fails this
+    # version (it never points at another version's files) and the step is retried.
+    expected = store.get_model(payload.model).latest_version + 1
+    uris = {
+        name: artifacts.uri(payload.model, expected, filename)
+        for name, filename in (
+            ("model", MODEL_FILE),
+            ("metadata", METADATA_FILE),
+            ("baseline", BASELINE_FILE),
+            ("holdout", HOLDOUT_FILE),
+        )
+    }
+    model_ref = ArtifactRef(uri=uris["model"], sha256=sha256_hex(onnx_bytes), size=len(onnx_bytes))
+    registered = store.register_version(
+        payload.model,
+        NewVersion(
+            task=trained.spec.task,
+            estimator=trained.model.estimator,
+            params=trained.model.params,
+            feature_schema=trained.model.feature_schema,
+            classes=trained.model.classes,
+            data=payload.validation.data,
+            code_version=code_version,
+            artifact=model_ref,
+            trigger=payload.trigger,
+            run_id=payload.run_id,
+            reports={
+                "metadata": uris["metadata"],
+                "baseline": uris["baseline"],
+                "holdout": uris["holdout"],
+                "validation": payload.validation.report_uri,
+            },
+        ),
+        actor=trained.actor,
+    )
+    version = registered.version
+    if version != expected:
+        _fail(store, trained, version, f"version number race: expected v{expected}")
+        msg = f"another run registered {payload.model} v{expected} meanwhile; retry"
+        raise TransientError(msg)
+    try:
+        written = _write_artifacts(trained, version, artifacts)
+    except Exception as error:
+        _fail(store, trained, version, describe_error(error))
+        raise
+    if written != model_ref:
+        _fail(store, trained, version, "the written model differs from its registration")
+        msg = f"model artifact {written.uri} does not match its registration"
+        raise TransientError(msg)
+    return TrainingResult(
+        version=version,
+        artifact=model_ref,
+        holdout_uri=uris["holdout"],
+        baseline_uri=uris["baseline"],
+    )
+
+
+def _write_artifacts(trained: _Trained, version: int, artifacts: ArtifactStore) -> ArtifactRef:
+    payload, model, fitted = trained.payload, trained.payload.model, trained.model
+    model_ref = artifacts.put(model, version, MODEL_FILE, fitted.onnx_bytes)
+    metadata = {
+        "model": model,
+        "version": version,
+        "run_id": payload.run_id,
+        "task": trained.spec.task,
+        "target": trained.spec.target,
+        "estimator": fitted.estimator,
+        "params": fitted.params,
+        "feature_schema": [feature.model_dump(mode="json") for feature in fitted.feature_schema],
+        "classes": fitted.classes,
+        "split": {
+            "seed": fitted.seed,
+            "holdout_fraction": trained.spec.split.holdout_fraction,
+            "train_rows": fitted.train_rows,
+            "holdout_rows": fitted.holdout_rows,
+        },
+        "training_metrics": fitted.training_metrics,
+        "data": payload.validation.data.model_dump(mode="json"),
+        "trigger": payload.trigger.model_dump(mode="json"),
+        "artifact": model_ref.model_dump(mode="json"),
+        "spec": trained.spec.model_dump(mode="json"),
+    }
+    artifacts.put(model, version, METADATA_FILE, json_bytes(metadata), "application/json")
+    baseline = compute_baseline(trained.table, fitted.feature_schema)
+    artifacts.put(model, version, BASELINE_FILE, json_bytes(baseline), "application/json")
+    holdout = table_to_jsonl_gz(fitted.holdout)
+    artifacts.put(model, version, HOLDOUT_FILE, holdout, "application/gzip")
+    return model_ref
+
+
+def _fail(store: RegistryStore, trained: _Trained, version: int, reason: str) -> None:
+    store.update_version(
+        trained.payload.model, version, actor=trained.actor, status=VersionStatus.FAILED,
+        reason=reason,
+    )  # fmt: skip

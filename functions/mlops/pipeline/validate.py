@@ -1,0 +1,78 @@
+"""The Validate step: fingerprint the data file, validate it against the spec, store the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlops.artifacts import split_s3_uri
+from mlops.domain.validation import validate_bytes
+from mlops.pipeline.errors import ObjectUnreadableError
+from mlops.pipeline.jsonio import json_bytes
+from mlops.pipeline.payloads import PipelineInput, ValidationResult
+from mlops.pipeline.recording import recorded_step
+from mlops.pipeline.s3io import put_object, read_object
+from mlops.pipeline.specs import load_model_spec
+from mlops.registry.entities import DataFingerprint, Run
+from mlops.registry.store import RegistryStore
+
+
+def validation_report_uri(artifact_bucket: str, run_id: str) -> str:
+    return f"s3://{artifact_bucket}/runs/{run_id}/validation.json"
+
+
+def run_validation(
+    payload: PipelineInput, *, store: RegistryStore, s3: Any, artifact_bucket: str
+) -> ValidationResult:
+    """Validate the run's data; an invalid or unreadable file is a result, not an error."""
+    ensure_run(store, payload)
+    with recorded_step(store, payload.run_id, "validate") as step:
+        spec = load_model_spec(store, payload.model)
+        report: dict[str, Any]
+        try:
+            data = read_object(s3, payload.data_uri)
+        except ObjectUnreadableError as error:
+            fingerprint = DataFingerprint(uri=payload.data_uri, rows=0)
+            report = {
+                "valid": False,
+                "reason": str(error),
+                "checks": [{"name": "readable", "passed": False, "detail": error.problem}],
+                "rows": 0,
+            }
+        else:
+            _, key = split_s3_uri(payload.data_uri)
+            validation = validate_bytes(data.body, key, spec)
+            report = validation.model_dump(mode="json")
+            fingerprint = DataFingerprint(
+                uri=payload.data_uri, sha256=data.sha256, etag=data.etag, rows=validation.rows
+            )
+        report_uri = validation_report_uri(artifact_bucket, payload.run_id)
+        document = {
+            **report,
+            "run_id": payload.run_id,
+            "model": payload.model,
+            "data": fingerprint.model_dump(mode="json"),
+        }
+        put_object(s3, report_uri, json_bytes(document), "application/json")
+        result = ValidationResult(
+            valid=bool(report["valid"]),
+            reason=report.get("reason"),
+            report_uri=report_uri,
+            data=fingerprint,
+        )
+        step.outcome = "valid" if result.valid else "invalid"
+        step.detail = {"rows": fingerprint.rows, "report_uri": report_uri}
+        if result.reason:
+            step.detail["reason"] = result.reason
+        return result
+
+
+def ensure_run(store: RegistryStore, payload: PipelineInput) -> None:
+    """Create the run if the trigger did not (e.g. an execution started from the console)."""
+    store.create_run(
+        Run(
+            run_id=payload.run_id,
+            model=payload.model,
+            trigger=payload.trigger,
+            data_uri=payload.data_uri,
+        )
+    )

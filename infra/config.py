@@ -1,0 +1,128 @@
+"""Typed platform configuration, read from the ``mlops`` key of the CDK context (cdk.json)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONTEXT_KEY = "mlops"
+MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+SCHEDULE_PATTERN = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Strict):
+    """A model the platform trains; ``schedule`` is an EventBridge rate() or cron() expression."""
+
+    name: str = Field(pattern=MODEL_NAME_PATTERN)
+    schedule: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_is_eventbridge_expression(cls, value: str | None) -> str | None:
+        if value is not None and not SCHEDULE_PATTERN.match(value):
+            raise ValueError("expected rate(N unit) or cron(...)")
+        return value
+
+
+class ServingConfig(_Strict):
+    alias_refresh_seconds: float = Field(default=30.0, ge=0.0)
+    max_records_per_request: int = Field(default=100, ge=1, le=10_000)
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=6_291_456)
+    capture_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    memory_mb: int = Field(default=1_024, ge=128, le=10_240)
+
+
+class ApiConfig(_Strict):
+    auth: Literal["iam", "api_key"] = "iam"
+    cors_origins: list[str] = Field(default_factory=list)
+    throttle_rate_limit: float = Field(default=50.0, gt=0)
+    throttle_burst_limit: int = Field(default=100, ge=1)
+
+
+class TrainingConfig(_Strict):
+    memory_mb: int = Field(default=3_008, ge=128, le=10_240)
+    timeout_minutes: int = Field(default=15, ge=1, le=15)
+
+
+def git_code_version(repo: Path = REPO_ROOT) -> str:
+    """The short commit of the checkout, or "unknown" outside git."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    try:
+        result = subprocess.run(  # noqa: S603
+            [git, "rev-parse", "--short", "HEAD"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() or "unknown"
+
+
+class PlatformConfig(_Strict):
+    """Everything a deployment may tune; an empty context gives a working platform."""
+
+    models: list[ModelConfig] = Field(default_factory=list)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    notification_emails: list[str] = Field(default_factory=list)
+    code_version: str = Field(default_factory=git_code_version, min_length=1)
+
+    @field_validator("models")
+    @classmethod
+    def _model_names_unique(cls, models: list[ModelConfig]) -> list[ModelConfig]:
+        names = [model.name for model in models]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate model names: {', '.join(duplicates)}")
+        return models
+
+    @field_validator("notification_emails")
+    @classmethod
+    def _emails_look_like_emails(cls, emails: list[str]) -> list[str]:
+        bad = [email for email in emails if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)]
+        if bad:
+            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+        return emails
+
+
+class ConfigError(ValueError):
+    """The ``mlops`` context is invalid; the message names the fields at fault."""
+
+
+def load_config(context: Any) -> PlatformConfig:
+    """Validate the raw ``mlops`` context value (None means all defaults).
+
+    ``cdk -c mlops='{...}'`` passes the value as a JSON string; it is parsed first.
+    """
+    if isinstance(context, str):
+        try:
+            context = json.loads(context)
+        except json.JSONDecodeError as error:
+            raise ConfigError(
+                f"invalid cdk.json context: {CONTEXT_KEY}: not JSON ({error})"
+            ) from None
+    try:
+        return PlatformConfig.model_validate(context or {})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{CONTEXT_KEY}.{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise ConfigError(f"invalid cdk.json context: {problems}") from None

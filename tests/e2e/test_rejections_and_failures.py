@@ -1,0 +1,122 @@
+"""Bad files are rejected before training, a step that raises fails its version, and
+production never moves; `mlops runs show` tells why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from e2e_platform import Platform
+
+from mlops.cli import main
+from mlops.pipeline import train as train_use_case
+from mlops.pipeline.demo_data import make_rows, to_csv
+from mlops.pipeline.errors import TransientError
+from mlops.registry import RunStatus, VersionStatus
+
+GOOD = make_rows("binary", 200, seed=1)
+BAD_FILES = {
+    "wrong-header.csv": (b"x1,x2,shade,label\n1,2,red,yes\n", "'x3'"),
+    "text-in-numeric.csv": (
+        to_csv(GOOD[:99]) + b"lots,2,3,red,yes\n",
+        "column 'x1', row 100",
+    ),
+    "empty.csv": (b"", "empty"),
+    "too-few-rows.csv": (to_csv(GOOD[:10]), "10 rows"),
+    "constant-label.csv": (to_csv([{**row, "label": "yes"} for row in GOOD]), "constant"),
+}
+
+
+def _runs_show(run_id: str, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    assert main(["runs", "show", run_id]) == 0
+    return capsys.readouterr().out
+
+
+def test_bad_files_are_rejected_with_the_reason(
+    platform: Platform, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a model in production
+    platform.put_spec("fraud", "binary")
+    assert (
+        platform.upload_and_wait("training/fraud/good.csv", to_csv(GOOD))["status"] == "SUCCEEDED"
+    )
+
+    for name, (body, expected) in BAD_FILES.items():
+        # When a bad file is uploaded
+        execution = platform.upload_and_wait(f"training/fraud/{name}", body)
+
+        # Then the run is rejected with the reason, nothing is trained, production unchanged
+        assert execution["status"] == "SUCCEEDED", name  # a rejection is a clean ending
+        run = platform.run_of(execution)
+        assert run.status is RunStatus.REJECTED, name
+        assert run.version is None
+        assert expected in (run.reason or ""), (name, run.reason)
+        steps = sorted(run.steps, key=lambda step: step.started_at)
+        assert [step.name for step in steps] == ["trigger", "validate", "finalize"]
+        output = _runs_show(run.run_id, capsys)
+        assert "status:   rejected" in output
+        assert expected in output, output
+    assert len(platform.store.list_versions("fraud").items) == 1
+    assert platform.store.resolve("fraud").version == 1
+
+
+def test_a_step_that_raises_leaves_the_version_failed(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a model in production
+    platform.put_spec("fraud", "binary")
+    platform.upload_and_wait("training/fraud/good.csv", to_csv(GOOD))
+
+    # When evaluation raises inside the in-process Lambda
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk full while scoring")
+
+    monkeypatch.setattr("mlops.handlers.evaluate.run_evaluation", explode)
+    execution = platform.upload_and_wait(
+        "training/fraud/next.csv", to_csv(make_rows("binary", 200, seed=2))
+    )
+
+    # Then the execution fails, version 2 is failed with the error, production is untouched
+    assert execution["status"] == "FAILED"
+    failed = platform.store.get_version("fraud", 2)
+    assert failed.status is VersionStatus.FAILED
+    assert failed.status_reason == "RuntimeError: disk full while scoring"
+    assert platform.store.resolve("fraud").version == 1
+    run = platform.run_of(execution)
+    assert run.status is RunStatus.FAILED
+    assert run.version == 2
+    output = _runs_show(run.run_id, capsys)
+    assert "status:   failed" in output
+    assert "RuntimeError: disk full while scoring" in output
+    [notification] = [n for n in platform.notifications() if n["body"]["run"] == run.run_id]
+    assert notification["body"]["outcome"] == "failed"
+
+
+def test_a_transient_error_is_retried_by_the_state_machine(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a training step that hits a transient error once
+    platform.put_spec("fraud", "binary")
+    real_fit = train_use_case.train_model
+    calls: list[str] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append("train")
+        if len(calls) == 1:
+            raise TransientError("S3 throttled the read")
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(train_use_case, "train_model", flaky)
+
+    # When a file is uploaded
+    execution = platform.upload_and_wait("training/fraud/good.csv", to_csv(GOOD))
+
+    # Then Step Functions retried Train and the run completed
+    assert execution["status"] == "SUCCEEDED"
+    assert calls == ["train", "train"]
+    assert platform.store.resolve("fraud").version == 1
+    assert len(platform.store.list_versions("fraud").items) == 1
+    attempts = [step for step in platform.run_of(execution).steps if step.name == "train"]
+    assert [step.outcome for step in attempts] == ["failed", "ok"]
+    assert attempts[0].detail["error"] == "TransientError: S3 throttled the read"

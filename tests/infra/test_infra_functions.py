@@ -1,0 +1,229 @@
+"""Functions: handlers, layers, environment, sizing and least-privilege IAM."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import Synth
+
+FUNCTION_NAMES = ("trigger", "validate", "train", "evaluate", "gate", "finalize", "score")
+LAYERS = {
+    "trigger": {"Base"},
+    "validate": {"Base", "Scoring"},
+    "train": {"Base", "Training"},
+    "evaluate": {"Base", "Scoring"},
+    "gate": {"Base"},
+    "finalize": {"Base"},
+    "score": {"Base", "Scoring"},
+}
+COMMON_ENVIRONMENT = {
+    "MLOPS_REGISTRY_TABLE",
+    "MLOPS_ARTIFACT_BUCKET",
+    "MLOPS_DATA_BUCKET",
+    "MLOPS_NOTIFICATION_TOPIC_ARN",
+    "MLOPS_CODE_VERSION",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+}
+EXTRA_ENVIRONMENT = {
+    "trigger": {"MLOPS_TRAINING_STATE_MACHINE_ARN"},
+    "score": {
+        "MLOPS_ALIAS_REFRESH_SECONDS",
+        "MLOPS_MAX_RECORDS_PER_REQUEST",
+        "MLOPS_MAX_BODY_BYTES",
+        "MLOPS_CAPTURE_SAMPLE_RATE",
+    },
+}
+S3_WRITES = {"s3:PutObject", "s3:DeleteObject*", "s3:PutObjectLegalHold", "s3:PutObjectRetention"}
+DYNAMODB_WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+
+
+def _layer_names(synth: Synth, function: dict[str, Any]) -> set[str]:
+    names = set()
+    for layer in function["Properties"]["Layers"]:
+        logical_id = layer["Ref"]
+        names.update(name for name in ("Base", "Scoring", "Training") if name in logical_id)
+    return names
+
+
+def _environment(function: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_each_function_runs_its_handler_on_python_312_x86_with_tracing(
+    synth: Synth, name: str
+) -> None:
+    _, function = synth.function(name)
+    properties = function["Properties"]
+    assert properties["Runtime"] == "python3.12"
+    assert properties["Architectures"] == ["x86_64"]
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert "LoggingConfig" in properties  # its own log group, with retention
+    assert _layer_names(synth, function) == LAYERS[name]
+
+
+def test_all_functions_share_one_code_asset(synth: Synth) -> None:
+    keys = {synth.function(name)[1]["Properties"]["Code"]["S3Key"] for name in FUNCTION_NAMES}
+    assert len(keys) == 1
+
+
+def test_training_and_scoring_layers_never_share_a_function(synth: Synth) -> None:
+    for function in synth.resources("AWS::Lambda::Function").values():
+        assert {"Scoring", "Training"} - _layer_names(synth, function), function
+
+
+def test_function_log_groups_have_retention(synth: Synth) -> None:
+    groups = synth.resources("AWS::Logs::LogGroup")
+    for name in FUNCTION_NAMES:
+        _, function = synth.function(name)
+        group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group_id]["Properties"]["RetentionInDays"] > 0
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_environment_is_exactly_the_documented_variables(synth: Synth, name: str) -> None:
+    _, function = synth.function(name)
+    environment = _environment(function)
+    assert set(environment) == COMMON_ENVIRONMENT | EXTRA_ENVIRONMENT.get(name, set())
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "mlops"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "MLOps"
+    assert environment["MLOPS_CODE_VERSION"] == "abc1234"
+    table_id = synth.logical_id("AWS::DynamoDB::Table", "Registry")
+    assert environment["MLOPS_REGISTRY_TABLE"] == {"Ref": table_id}
+
+
+def test_score_environment_and_sizing_follow_the_config(synth: Synth) -> None:
+    _, score = synth.function("score")
+    environment = _environment(score)
+    assert environment["MLOPS_ALIAS_REFRESH_SECONDS"] == "15.0"
+    assert environment["MLOPS_MAX_RECORDS_PER_REQUEST"] == "50"
+    assert environment["MLOPS_MAX_BODY_BYTES"] == "262144"
+    assert environment["MLOPS_CAPTURE_SAMPLE_RATE"] == "0.25"
+    assert score["Properties"]["MemorySize"] == 1536
+    assert score["Properties"]["Timeout"] < 29  # below API Gateway's integration timeout
+
+
+def test_trigger_knows_the_training_state_machine(synth: Synth) -> None:
+    _, trigger = synth.function("trigger")
+    machine_id = synth.logical_id("AWS::StepFunctions::StateMachine", "Training")
+    assert _environment(trigger)["MLOPS_TRAINING_STATE_MACHINE_ARN"] == {"Ref": machine_id}
+
+
+def test_train_and_evaluate_sizing(synth: Synth) -> None:
+    _, train = synth.function("train")
+    _, evaluate = synth.function("evaluate")
+    assert train["Properties"]["MemorySize"] == 4096
+    assert train["Properties"]["Timeout"] == 15 * 60
+    assert evaluate["Properties"]["MemorySize"] == 2048
+    assert evaluate["Properties"]["Timeout"] == 5 * 60
+
+
+def test_roles_carry_no_managed_policies(synth: Synth) -> None:
+    for name in FUNCTION_NAMES:
+        _, function = synth.function(name)
+        role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        role = synth.template["Resources"][role_id]
+        assert "ManagedPolicyArns" not in role["Properties"], name
+
+
+# --- least privilege ---------------------------------------------------------------------
+
+
+def _ids(synth: Synth) -> dict[str, str]:
+    return {
+        "data": synth.logical_id("AWS::S3::Bucket", "DataBucket"),
+        "artifacts": synth.logical_id("AWS::S3::Bucket", "ArtifactBucket"),
+        "table": synth.logical_id("AWS::DynamoDB::Table", "Registry"),
+        "topic": synth.logical_id("AWS::SNS::Topic", "Notifications"),
+        "machine": synth.logical_id("AWS::StepFunctions::StateMachine", "Training"),
+    }
+
+
+def test_no_function_may_act_on_everything(synth: Synth) -> None:
+    for name in FUNCTION_NAMES:
+        for action, resource in synth.grants(name):
+            assert action != "*", name
+            assert not action.endswith(":*"), (name, action)
+            if resource == "*":
+                assert action.startswith("xray:"), (name, action)
+
+
+def test_gate_only_touches_the_registry(synth: Synth) -> None:
+    assert synth.services("gate") == {"dynamodb", "logs", "xray"}
+    ids = _ids(synth)
+    assert synth.actions_on("gate", ids["table"]) >= DYNAMODB_WRITES - {"dynamodb:DeleteItem"}
+
+
+def test_score_reads_registry_and_artifacts_and_writes_only_captures_and_feedback(
+    synth: Synth,
+) -> None:
+    ids = _ids(synth)
+    assert not synth.actions_on("score", ids["artifacts"]) & S3_WRITES
+    assert "s3:GetObject*" in synth.actions_on("score", ids["artifacts"])
+    assert not synth.actions_on("score", ids["table"]) & DYNAMODB_WRITES
+    data_writes = [
+        resource for action, resource in synth.grants("score") if action == "s3:PutObject"
+    ]
+    assert len(data_writes) == 2
+    assert any("/captures/*" in resource for resource in data_writes)
+    assert any("/feedback/*" in resource for resource in data_writes)
+    assert all(ids["data"] in resource for resource in data_writes)
+    assert "s3:GetObject*" not in synth.actions_on("score", ids["data"])
+    assert "cloudwatch" not in synth.services("score")  # metrics go out as EMF log lines
+
+
+def test_trigger_starts_only_the_training_pipeline(synth: Synth) -> None:
+    ids = _ids(synth)
+    start = [
+        resource for action, resource in synth.grants("trigger") if action.startswith("states:")
+    ]
+    assert start == [json_ref(ids["machine"])]
+    assert ("states:StartExecution", json_ref(ids["machine"])) in synth.grants("trigger")
+    assert "s3:List*" in synth.actions_on("trigger", ids["data"])
+    assert not synth.actions_on("trigger", ids["data"]) & S3_WRITES
+    assert not synth.actions_on("trigger", ids["artifacts"])
+
+
+def test_pipeline_steps_write_artifacts_only_under_their_prefixes(synth: Synth) -> None:
+    ids = _ids(synth)
+    for name, prefix in (
+        ("validate", "/runs/*"),
+        ("train", "/models/*"),
+        ("evaluate", "/models/*"),
+    ):
+        writes = [r for a, r in synth.grants(name) if a == "s3:PutObject"]
+        assert writes, name
+        assert all(ids["artifacts"] in r and prefix in r for r in writes), (name, writes)
+    assert not synth.actions_on("train", ids["artifacts"]) - {
+        "s3:PutObject",
+        "s3:PutObjectLegalHold",
+        "s3:PutObjectRetention",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:Abort*",
+    }
+    assert "s3:GetObject*" in synth.actions_on("evaluate", ids["artifacts"])
+    assert not synth.actions_on("evaluate", ids["data"])
+
+
+def test_only_finalize_and_trigger_publish_notifications(synth: Synth) -> None:
+    # finalize reports run outcomes; trigger reports events it could not start a run for
+    ids = _ids(synth)
+    for name in FUNCTION_NAMES:
+        publishes = "sns:Publish" in synth.actions_on(name, ids["topic"])
+        assert publishes == (name in {"finalize", "trigger"}), name
+
+
+def json_ref(logical_id: str) -> str:
+    return json.dumps({"Ref": logical_id})

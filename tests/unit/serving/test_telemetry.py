@@ -1,0 +1,70 @@
+"""EMF documents: the fast renderer writes exactly the document emf_document describes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlops.serving.telemetry import Telemetry, emf_document, prediction_summary
+
+
+def test_rendered_line_equals_the_document(capsys: pytest.CaptureFixture[str]) -> None:
+    telemetry = Telemetry()
+    predictions = [
+        {"label": "ok", "probabilities": {"fraud": 0.25, "ok": 0.75}},
+        {"label": "fraud", "probabilities": {"fraud": 0.75, "ok": 0.25}},
+    ]
+    for latency in (1.5, 2.5):  # the second line comes from the cached template
+        telemetry.prediction(
+            "fraud", 3, latency_ms=latency, predictions=predictions, classes=["fraud", "ok"]
+        )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for line, latency in zip(lines, (1.5, 2.5), strict=True):
+        expected = emf_document(
+            {"model": "fraud", "version": "3"},
+            [
+                ("Requests", "Count", 1.0),
+                ("Records", "Count", 2.0),
+                ("Latency", "Milliseconds", latency),
+                ("Score", "None", 0.5),
+            ],
+            line["_aws"]["Timestamp"],
+        )
+        assert line == expected
+    assert lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
+        ["model", "version", "service"]
+    ]
+
+
+def test_non_finite_values_are_left_out_of_the_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    Telemetry().prediction(
+        "m1", 1, latency_ms=1.0, predictions=[{"value": float("inf")}], classes=None
+    )
+    line = json.loads(capsys.readouterr().out)
+    names = [m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    assert names == ["Requests", "Records", "Latency"]
+    assert "Prediction" not in line
+
+
+def test_errors_and_load_failures(capsys: pytest.CaptureFixture[str]) -> None:
+    telemetry = Telemetry()
+    telemetry.error("ValidationError", "fraud")
+    telemetry.error("NotFound", None)
+    telemetry.load_failure("fraud", 4)
+    first, second, third = (json.loads(x) for x in capsys.readouterr().out.splitlines())
+    assert (first["model"], first["kind"], first["Errors"]) == ("fraud", "ValidationError", 1.0)
+    assert second["model"] == "unknown"
+    assert (third["model"], third["version"], third["ModelLoadFailures"]) == ("fraud", "4", 1.0)
+
+
+def test_prediction_summaries() -> None:
+    assert prediction_summary([{"value": 1.0}, {"value": 3.0}], None) == [
+        ("Prediction", "None", 2.0)
+    ]
+    multiclass = [{"label": "a"}, {"label": "b"}, {"label": "a"}]
+    assert sorted(prediction_summary(multiclass, ["a", "b", "c"])) == [
+        ("Class_a", "Count", 2.0),
+        ("Class_b", "Count", 1.0),
+    ]
+    assert prediction_summary([], ["a"]) == []
