@@ -211,3 +211,30 @@ def test_a_concurrent_registration_fails_the_step_for_a_retry(pipeline_env: Pipe
     assert env.store.get_version("fraud", 1).status is VersionStatus.REGISTERED
     [step] = [s for s in env.store.get_run("run-a").steps if s.name == "train"]
     assert step.outcome == "failed"
+
+
+def test_a_file_gone_before_validation_is_rejected_not_failed(pipeline_env: PipelineEnv) -> None:
+    env = pipeline_env
+    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
+    uri = f"s3://{env.settings.data_bucket}/training/fraud/deleted.csv"
+
+    summary = drive_pipeline(_input(env, "fraud", uri, "run-gone"))
+
+    assert summary["status"] == "rejected"
+    assert summary["reason"] == f"cannot read {uri}: not found"
+    assert env.store.list_versions("fraud").items == []
+
+
+def test_a_model_without_a_spec_fails_the_run_with_a_clear_error(
+    pipeline_env: PipelineEnv,
+) -> None:
+    env = pipeline_env
+    env.store.create_model("bare", actor="test")
+    uri = env.upload("training/bare/a.csv", to_csv(make_rows("binary", 100)))
+
+    summary = drive_pipeline(_input(env, "bare", uri, "run-bare"))
+
+    assert summary["status"] == "failed"
+    assert summary["reason"] == (
+        "PipelineInputError: model 'bare' has no spec: set one with `mlops specs put FILE`"
+    )
