@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
-COMMAND_MODULES = ("models", "training", "serve", "local")
+COMMAND_MODULES = ("models", "training", "serve", "local", "demo")
 """Modules under mlops.cli that each define `register(subparsers)`."""
 
 

@@ -41,8 +41,8 @@ def export_lines(environment: dict[str, str]) -> list[str]:
 
 def run_up(args: argparse.Namespace) -> int:
     # moto loads only when this command runs, not for every `mlops` invocation
-    from mlops.local import LocalCloud, TemplateError, settings_environment  # noqa: PLC0415
-    from mlops.local.cloud import FAKE_CREDENTIALS  # noqa: PLC0415
+    from mlops.local import LocalCloud, TemplateError, settings_environment
+    from mlops.local.cloud import FAKE_CREDENTIALS
 
     if not 0 <= args.port <= 65_535:
         msg = f"--port must be between 0 and 65535, got {args.port}"

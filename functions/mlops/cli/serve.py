@@ -37,9 +37,9 @@ def _target(args: argparse.Namespace) -> Iterator[Settings]:
         yield resolve_settings(args)
         return
     # moto loads only for --local
-    from mlops.cli.local import export_lines  # noqa: PLC0415
-    from mlops.local import LocalCloud, TemplateError, settings_environment  # noqa: PLC0415
-    from mlops.local.cloud import FAKE_CREDENTIALS  # noqa: PLC0415
+    from mlops.cli.local import export_lines
+    from mlops.local import LocalCloud, TemplateError, settings_environment
+    from mlops.local.cloud import FAKE_CREDENTIALS
 
     cloud = LocalCloud(stack=args.stack, server=True)
     try:
@@ -65,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
         msg = f"--port must be between 0 and 65535, got {args.port}"
         raise CommandError(msg)
     # onnxruntime loads only when this command runs
-    from mlops.serving import api  # noqa: PLC0415
-    from mlops.serving.local_server import make_server  # noqa: PLC0415
+    from mlops.serving import api
+    from mlops.serving.local_server import make_server
 
     with _target(args) as settings:
         api.use_service(api.build_service(settings))

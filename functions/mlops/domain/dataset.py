@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from mlops.domain.spec import ModelSpec
 
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_LEVEL = 6
+"""zlib's default: level 9 takes 4x the time for ~5% smaller files."""
 CSV_SUFFIXES = frozenset({".csv"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 MISSING_NUMERIC = frozenset({"", "na", "nan", "null", "none", "n/a"})
@@ -129,7 +131,7 @@ def _read_csv(text: str, types: dict[str, FeatureType]) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(row for row in reader if row)
-        rows = [row for row in reader if row]
+        rows = list(filter(None, reader))
     except csv.Error as error:
         msg = f"not valid CSV ({error})"
         raise DataFormatError(msg) from None
@@ -138,29 +140,30 @@ def _read_csv(text: str, types: dict[str, FeatureType]) -> Table:
     if missing:
         msg = f"the header lacks {', '.join(repr(n) for n in missing)} (found: {', '.join(header)})"
         raise DataFormatError(msg)
-    for number, row in enumerate(rows, start=1):
-        if len(row) != len(header):
-            msg = f"has {len(row)} fields, the header has {len(header)}"
-            raise DataFormatError(msg, row=number)
-    columns = {
-        name: _parse_column(name, kind, [row[positions[name]] for row in rows])
-        for name, kind in types.items()
-    }
+    if set(map(len, rows)) - {len(header)}:
+        for number, row in enumerate(rows, start=1):
+            if len(row) != len(header):
+                msg = f"has {len(row)} fields, the header has {len(header)}"
+                raise DataFormatError(msg, row=number)
+    columns = {}
+    for name, kind in types.items():
+        position = positions[name]
+        cells = [row[position] for row in rows]
+        if kind is FeatureType.NUMERIC:
+            columns[name] = _numeric_from_text(name, cells)
+        else:
+            columns[name] = _object_column(cells)
     return Table(columns, len(rows))
 
 
 def _read_jsonl(text: str, types: dict[str, FeatureType]) -> Table:
-    records: list[dict[str, Any]] = []
-    for number, line in enumerate((line for line in text.splitlines() if line.strip()), start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            msg = f"not valid JSON ({error.msg} at character {error.colno})"
-            raise DataFormatError(msg, row=number) from None
-        if not isinstance(record, dict):
-            msg = f"expected a JSON object, got {type(record).__name__}"
-            raise DataFormatError(msg, row=number)
-        records.append(record)
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        records: list[Any] = list(map(json.loads, lines))
+    except json.JSONDecodeError:
+        records = []  # located below, line by line
+    if len(records) != len(lines) or not all(type(record) is dict for record in records):
+        records = [_json_record(line, number) for number, line in enumerate(lines, start=1)]
     missing = [name for name in types if not any(name in record for record in records)]
     if missing:
         msg = f"no record has {', '.join(repr(n) for n in missing)}"
@@ -172,13 +175,71 @@ def _read_jsonl(text: str, types: dict[str, FeatureType]) -> Table:
     return Table(columns, len(records))
 
 
+def _json_record(line: str, row: int) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        msg = f"not valid JSON ({error.msg} at character {error.colno})"
+        raise DataFormatError(msg, row=row) from None
+    if not isinstance(record, dict):
+        msg = f"expected a JSON object, got {type(record).__name__}"
+        raise DataFormatError(msg, row=row)
+    return record
+
+
 def _parse_column(name: str, kind: FeatureType, cells: list[Any]) -> np.ndarray:
+    """A column of JSON values: vectorised when its cells share a simple type."""
+    cell_types = set(map(type, cells))
     if kind is FeatureType.NUMERIC:
+        if cell_types <= {int, float, type(None)}:
+            return _numeric_from_json(name, cells)
+        if cell_types == {str}:
+            return _numeric_from_text(name, cells)
         return _parse_numeric(name, cells)
+    if cell_types <= {str}:
+        return _object_column(cells)
     return _parse_categorical(name, cells)
 
 
+def _numeric_from_text(name: str, cells: list[str]) -> np.ndarray:
+    """Text cells -> float64, converted by numpy in C; the per-cell scan only locates errors."""
+    values = _floats(cells)
+    if values is None:  # missing values ("", "NA", ...) or a bad cell
+        values = _floats([cell or "nan" for cell in cells])
+    if values is None:
+        values = _floats(
+            ["nan" if cell.strip().lower() in MISSING_NUMERIC else cell for cell in cells]
+        )
+    if values is None or np.isinf(values).any():
+        return _parse_numeric(name, cells)
+    return values
+
+
+def _floats(cells: list[Any]) -> np.ndarray | None:
+    """float64 values of numbers, None or numeric text as Python's float() reads it (None ->
+    NaN); None if a cell has no such value."""
+    try:
+        return np.array(cells, dtype=np.float64)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def _numeric_from_json(name: str, cells: list[Any]) -> np.ndarray:
+    """JSON numbers and nulls -> float64 (null -> NaN) in one conversion."""
+    values = _floats(cells)
+    if values is None or np.isinf(values).any():
+        return _parse_numeric(name, cells)
+    return values
+
+
+def _object_column(cells: list[str]) -> np.ndarray:
+    values = np.empty(len(cells), dtype=object)
+    values[:] = cells
+    return values
+
+
 def _parse_numeric(name: str, cells: list[Any]) -> np.ndarray:
+    """Cell by cell: raises DataFormatError at the first bad cell, naming its row."""
     values = np.empty(len(cells), dtype=np.float64)
     for index, cell in enumerate(cells):
         values[index] = _to_float(name, cell, index + 1)
@@ -199,7 +260,10 @@ def _to_float(name: str, cell: Any, row: int) -> float:
         except ValueError:
             raise DataFormatError(f"{cell!r} is not a number", field=name, row=row) from None
     elif isinstance(cell, int | float):
-        value = float(cell)
+        try:
+            value = float(cell)
+        except OverflowError:
+            value = math.inf
     else:
         raise DataFormatError(f"{cell!r} is not a number", field=name, row=row)
     if math.isinf(value):
@@ -232,16 +296,20 @@ def category_text(cell: Any, name: str = "value", row: int | None = None) -> str
 
 def table_to_jsonl_gz(table: Table) -> bytes:
     """Serialize a table to gzipped JSON Lines (NaN as null); `read_table` reads it back."""
-    lines = []
-    lists = {name: values.tolist() for name, values in table.columns.items()}
-    for index in range(table.n_rows):
-        record = {}
-        for name, values in lists.items():
-            value = values[index]
-            record[name] = None if isinstance(value, float) and math.isnan(value) else value
-        lines.append(json.dumps(record, separators=(",", ":"), allow_nan=False))
+    names = table.names
+    columns = [_json_values(table[name]) for name in names]
+    encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+    lines = [encode(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
     text = "\n".join(lines) + "\n" if lines else ""
-    return gzip.compress(text.encode("utf-8"), mtime=0)
+    return gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def _json_values(values: np.ndarray) -> list[Any]:
+    """A column as JSON-ready Python values: NaN -> None."""
+    cells: list[Any] = values.tolist()
+    if values.dtype.kind == "f":
+        return [None if cell != cell else cell for cell in cells]  # NaN is not equal to itself
+    return cells
 
 
 def split_table(

@@ -339,7 +339,7 @@ def load_spec(text: str, filename: str) -> ModelSpec:
 
 def _load_yaml(text: str, filename: str) -> Any:
     try:
-        import yaml  # noqa: PLC0415  (optional: only needed for YAML specs)
+        import yaml
     except ImportError:
         problem = "reading YAML specs needs PyYAML (pip install pyyaml); or write the spec as JSON"
         raise SpecError(filename, [problem]) from None

@@ -26,6 +26,7 @@ from mlops import settings as settings_module
 from mlops.local import names
 from mlops.local.alarms import AlarmEvaluator
 from mlops.local.deploy import Deployer, Deployment
+from mlops.local.isolation import serialized_dynamodb
 from mlops.local.lambdas import HandlerError, InProcessLambdas, Invocation, LambdaContext
 from mlops.local.names import Place
 from mlops.local.router import Delivery, EventRouter
@@ -146,6 +147,7 @@ class LocalCloud:
         execute = {"stepfunctions": {"execute_state_machine": True}}
         stack.enter_context(mock.patch.dict(default_user_config, execute))
         stack.enter_context(mock_aws(config=execute))  # type: ignore[call-overload]
+        stack.enter_context(serialized_dynamodb())
         if self.server:
             self._start_server(stack)
         self.lambdas.base_environment = {

@@ -1,9 +1,13 @@
-"""The model registry: entities, typed errors, the store interface and its two stores."""
+"""The model registry: entities, typed errors, the store interface and its two stores.
+
+The DynamoDB store (and with it botocore) loads on first use, so that pure domain code importing
+the entities stays free of AWS libraries.
+"""
 
 from __future__ import annotations
 
-from mlops import aws
-from mlops.registry.dynamodb import DynamoDBRegistryStore
+from typing import TYPE_CHECKING, Any
+
 from mlops.registry.entities import (
     PROMOTABLE_STATUSES,
     AliasName,
@@ -39,12 +43,26 @@ from mlops.registry.errors import (
 )
 from mlops.registry.memory import InMemoryRegistryStore
 from mlops.registry.store import RegistryStore
-from mlops.settings import Settings
+
+if TYPE_CHECKING:
+    from mlops.registry.dynamodb import DynamoDBRegistryStore
+    from mlops.settings import Settings
 
 
 def open_registry(settings: Settings) -> RegistryStore:
     """The DynamoDB registry named by the settings, through the process' shared client."""
+    from mlops import aws
+    from mlops.registry.dynamodb import DynamoDBRegistryStore
+
     return DynamoDBRegistryStore(settings.registry_table, aws.client("dynamodb"))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DynamoDBRegistryStore":
+        from mlops.registry.dynamodb import DynamoDBRegistryStore
+
+        return DynamoDBRegistryStore
+    raise AttributeError(name)
 
 
 __all__ = [

@@ -183,7 +183,7 @@ def make_server(
 ) -> LocalApiServer:
     """A server for the score handler (or any proxy-event handler); port 0 picks a free one."""
     if handler is None:
-        from mlops.handlers.score import handler as score_handler  # noqa: PLC0415 - heavy import
+        from mlops.handlers.score import handler as score_handler
 
         handler = score_handler
     return LocalApiServer(host, port, handler)

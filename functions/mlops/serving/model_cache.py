@@ -98,6 +98,7 @@ class ModelCache:
         self._sessions: OrderedDict[tuple[str, int, str], LoadedModel] = OrderedDict()
         self._aliases: dict[tuple[str, AliasName], AliasEntry] = {}
         self._pinned: dict[tuple[str, int], tuple[ModelVersion, float]] = {}
+        self._known_models: set[str] = set()
         self._lock = threading.RLock()
 
     # ---- aliases ------------------------------------------------------------------------
@@ -139,6 +140,7 @@ class ModelCache:
         serving = previous.serving if previous is not None else None
         if state is None:
             return AliasEntry(None, None, now, model_exists=self._model_exists(name))
+        self._remember_model(name)
         if serving is not None and serving.version == state.version:
             return AliasEntry(state, serving, now)
         try:
@@ -153,11 +155,21 @@ class ModelCache:
         return AliasEntry(state, serving, now, load_error=str(failed))
 
     def _model_exists(self, name: str) -> bool:
+        """Asks the registry only about models not yet seen (models are never deleted): an
+        unset candidate alias costs no read after the production alias was found."""
+        if name in self._known_models:
+            return True
         try:
             self._store.get_model(name)
         except registry_errors.ModelNotFoundError:
             return False
+        self._remember_model(name)
         return True
+
+    def _remember_model(self, name: str) -> None:
+        if len(self._known_models) >= MAX_ALIAS_ENTRIES:
+            self._known_models.clear()
+        self._known_models.add(name)
 
     # ---- pinned versions ----------------------------------------------------------------
     def pinned(self, name: str, version: int) -> LoadedModel:

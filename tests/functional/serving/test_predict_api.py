@@ -13,8 +13,8 @@ from serving_harness import Registrar, call
 
 from mlops import aws
 from mlops.registry.entities import VersionStatus
-from mlops.serving.api import app
 from mlops.serving.local_server import LocalLambdaContext, proxy_event, response_headers
+from mlops.serving.rest import app
 
 pytestmark = pytest.mark.usefixtures("serving")
 
