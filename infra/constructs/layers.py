@@ -19,7 +19,7 @@ ARCHITECTURE = lambda_.Architecture.X86_64
 # Used only if local bundling is unavailable (CDK falls back to Docker).
 BUILD_IMAGE = "public.ecr.aws/sam/build-python3.12"
 DESCRIPTIONS = {
-    "base": "Powertools, pydantic, pydantic-settings, aws-xray-sdk",
+    "base": "Powertools, pydantic, aws-xray-sdk",
     "scoring": "onnxruntime and numpy (inference; no scikit-learn)",
     "training": "scikit-learn, scipy, skl2onnx, onnx (fitting and conversion)",
 }

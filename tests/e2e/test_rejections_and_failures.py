@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from e2e_platform import Platform
 
+from mlops.artifacts import ArtifactStore
 from mlops.cli import main
 from mlops.pipeline import train as train_use_case
 from mlops.pipeline.demo_data import make_rows, to_csv
@@ -91,6 +92,49 @@ def test_a_step_that_raises_leaves_the_version_failed(
     assert "RuntimeError: disk full while scoring" in output
     [notification] = [n for n in platform.notifications() if n["body"]["run"] == run.run_id]
     assert notification["body"]["outcome"] == "failed"
+
+
+@pytest.mark.parametrize("train_marks_it", [True, False], ids=["train-marks", "process-died"])
+def test_a_train_step_failing_after_registration_leaves_a_failed_version(
+    platform: Platform,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    train_marks_it: bool,
+) -> None:
+    # Given a model in production, and an artifact bucket that refuses the next holdout file
+    platform.put_spec("fraud", "binary")
+    platform.upload_and_wait("training/fraud/good.csv", to_csv(GOOD))
+    real_put = ArtifactStore.put
+
+    def refuse_holdout(self: ArtifactStore, model: str, version: int, name: str, *a: Any) -> Any:
+        if name == "holdout.jsonl.gz":
+            raise RuntimeError("artifact bucket full")
+        return real_put(self, model, version, name, *a)
+
+    monkeypatch.setattr(ArtifactStore, "put", refuse_holdout)
+    if not train_marks_it:  # as if the Lambda died before it could mark its own version
+        monkeypatch.setattr(train_use_case, "_fail", lambda *_args: None)
+
+    # When a file is uploaded, train registers version 2 and then fails writing its files
+    execution = platform.upload_and_wait(
+        "training/fraud/next.csv", to_csv(make_rows("binary", 200, seed=2))
+    )
+
+    # Then Catch -> Finalize(failed) leaves version 2 failed, without an artifact
+    assert execution["status"] == "FAILED"
+    failed = platform.store.get_version("fraud", 2)
+    assert failed.status is VersionStatus.FAILED
+    assert failed.status_reason == "RuntimeError: artifact bucket full"
+    assert failed.artifact is None
+    assert platform.run_of(execution).version == 2
+    assert platform.store.resolve("fraud").version == 1
+    # And it can never be promoted: one clear line, non-zero exit
+    capsys.readouterr()
+    assert main(["models", "promote", "fraud", "2"]) != 0
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "version 2 of 'fraud' is failed" in error
+    assert platform.store.resolve("fraud").version == 1
 
 
 def test_a_transient_error_is_retried_by_the_state_machine(

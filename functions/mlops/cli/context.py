@@ -8,6 +8,7 @@ the CloudFormation stack named by `--stack` (default "Mlops") with the default c
 from __future__ import annotations
 
 import argparse
+import getpass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from mlops import aws
 from mlops.cli import CommandError
 from mlops.registry import RegistryStore, open_registry
-from mlops.settings import Settings, get_settings
+from mlops.settings import ENV_PREFIX, Settings, get_settings
 
 DEFAULT_STACK = "Mlops"
 STACK_OUTPUTS = {
@@ -64,7 +65,7 @@ def open_registry_for(args: argparse.Namespace) -> RegistryStore:
 
 def _settings_error(error: ValidationError) -> str:
     problems = [
-        f"MLOPS_{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+        f"{ENV_PREFIX}{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
         for problem in error.errors()
     ]
     return "invalid settings: " + "; ".join(problems)
@@ -88,3 +89,8 @@ def _stack_outputs(stack: str) -> dict[str, str]:
         raise CommandError(msg) from None
     [description] = response["Stacks"]
     return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
+
+
+def cli_actor() -> str:
+    """Who the audit trail names for changes made from this shell."""
+    return f"cli:{getpass.getuser()}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import getpass
 import json
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlops.cli import CommandError, output
-from mlops.cli.context import add_target_arguments, open_registry_for
+from mlops.cli.context import add_target_arguments, cli_actor, open_registry_for
 from mlops.registry import (
     AliasName,
     AliasState,
@@ -103,10 +102,6 @@ def _one_line_errors(command: Command) -> Command:
     return run
 
 
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
 # ---- commands -----------------------------------------------------------------------------
 def _list(args: argparse.Namespace) -> int:
     store = open_registry_for(args)
@@ -141,7 +136,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> int:
     record = open_registry_for(args).create_model(
-        args.name, actor=_actor(), description=args.description
+        args.name, actor=cli_actor(), description=args.description
     )
     if args.json:
         output.write_json(record.model_dump(mode="json"))
@@ -207,7 +202,7 @@ def _promote(args: argparse.Namespace) -> int:
     event = open_registry_for(args).promote(
         args.name,
         args.version,
-        actor=_actor(),
+        actor=cli_actor(),
         reason=args.reason,
         canary_weight=args.canary,
         shadow=args.shadow,
@@ -217,13 +212,15 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    event = open_registry_for(args).rollback(args.name, actor=_actor(), reason=args.reason)
+    event = open_registry_for(args).rollback(args.name, actor=cli_actor(), reason=args.reason)
     _report(args, event)
     return 0
 
 
 def _clear_candidate(args: argparse.Namespace) -> int:
-    event = open_registry_for(args).clear_candidate(args.name, actor=_actor(), reason=args.reason)
+    event = open_registry_for(args).clear_candidate(
+        args.name, actor=cli_actor(), reason=args.reason
+    )
     _report(args, event)
     return 0
 

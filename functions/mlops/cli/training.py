@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
 import json
-import sys
 import time
 import uuid
 from datetime import datetime
@@ -14,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops.aws import client
-from mlops.cli import CommandError
-from mlops.cli.context import add_target_arguments, open_registry_for, resolve_settings
+from mlops.cli import CommandError, output
+from mlops.cli.context import add_target_arguments, cli_actor, open_registry_for, resolve_settings
 from mlops.domain.spec import SpecError, load_spec
 from mlops.pipeline.errors import PipelineInputError
 from mlops.pipeline.events import TrainingRequest
@@ -74,14 +72,6 @@ def _register_runs(subparsers: Any) -> None:
         parser.set_defaults(func=func)
 
 
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-def _write(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
-
 # ---- specs --------------------------------------------------------------------------------
 def _specs_put(args: argparse.Namespace) -> int:
     path: Path = args.file
@@ -95,8 +85,8 @@ def _specs_put(args: argparse.Namespace) -> int:
     except SpecError as error:
         raise CommandError(str(error)) from None
     store = open_registry_for(args)
-    store.put_spec(spec.name, spec.model_dump(mode="json"), actor=_actor())
-    _write(f"stored the spec of {spec.name} ({spec.task}, {spec.estimator.kind})")
+    store.put_spec(spec.name, spec.model_dump(mode="json"), actor=cli_actor())
+    output.write(f"stored the spec of {spec.name} ({spec.task}, {spec.estimator.kind})")
     return 0
 
 
@@ -108,7 +98,7 @@ def _specs_show(args: argparse.Namespace) -> int:
     if record.spec is None:
         msg = f"model {args.name!r} has no spec: set one with `mlops specs put FILE`"
         raise CommandError(msg)
-    _write(json.dumps(record.spec, indent=2, sort_keys=True))
+    output.write(json.dumps(record.spec, indent=2, sort_keys=True))
     return 0
 
 
@@ -124,14 +114,14 @@ def _train(args: argparse.Namespace) -> int:
     nonce = args.nonce or uuid.uuid4().hex
     request = TrainingRequest(
         model=args.name,
-        trigger=Trigger(kind=TriggerKind.MANUAL, source_id=_actor(), detail={"nonce": nonce}),
+        trigger=Trigger(kind=TriggerKind.MANUAL, source_id=cli_actor(), detail={"nonce": nonce}),
         run_id=manual_run_id(args.name, args.data, nonce),
         data_uri=args.data,
     )
     outcome = start_training(request, deps)
     if outcome.outcome == "rejected":
         raise CommandError(outcome.reason or "the run was rejected")
-    _write(f"run {outcome.run_id} {outcome.outcome} ({outcome.execution_arn})")
+    output.write(f"run {outcome.run_id} {outcome.outcome} ({outcome.execution_arn})")
     if not args.wait:
         return 0
     _wait_for(outcome.execution_arn or "", args.timeout)
@@ -161,7 +151,7 @@ def _runs_list(args: argparse.Namespace) -> int:
     except RegistryError as error:
         raise CommandError(str(error)) from None
     if args.json:
-        _write(json.dumps([run.model_dump(mode="json") for run in runs], indent=2))
+        output.write(json.dumps([run.model_dump(mode="json") for run in runs], indent=2))
         return 0
     rows = [
         [
@@ -169,13 +159,15 @@ def _runs_list(args: argparse.Namespace) -> int:
             run.status.value,
             run.trigger.kind.value,
             "-" if run.version is None else str(run.version),
-            _time(run.started_at),
+            output.when(run.started_at),
             _duration(run.started_at, run.finished_at),
-            _short(run.reason or ""),
+            output.short(run.reason or ""),
         ]
         for run in runs
     ]
-    _write(_table(["RUN", "STATUS", "TRIGGER", "VERSION", "STARTED", "TOOK", "REASON"], rows))
+    output.write(
+        output.table(["RUN", "STATUS", "TRIGGER", "VERSION", "STARTED", "TOOK", "REASON"], rows)
+    )
     return 0
 
 
@@ -185,7 +177,7 @@ def _runs_show(args: argparse.Namespace) -> int:
     except RegistryError as error:
         raise CommandError(str(error)) from None
     if args.json:
-        _write(json.dumps(run.model_dump(mode="json"), indent=2))
+        output.write(json.dumps(run.model_dump(mode="json"), indent=2))
         return 0
     _print_run(run)
     return 0
@@ -198,25 +190,25 @@ def _print_run(run: Run) -> None:
         f"status:   {run.status.value}",
         f"trigger:  {run.trigger.kind.value} ({run.trigger.source_id})",
         f"data:     {run.data_uri}",
-        f"started:  {_time(run.started_at)}",
+        f"started:  {output.when(run.started_at)}",
         f"took:     {_duration(run.started_at, run.finished_at)}",
     ]
     if run.version is not None:
         lines.append(f"version:  {run.version}")
     if run.reason:
         lines.append(f"reason:   {run.reason}")
-    _write("\n".join(lines))
+    output.write("\n".join(lines))
     rows = [
         [
             step.name,
             step.outcome,
-            _time(step.started_at),
+            output.when(step.started_at),
             _duration(step.started_at, step.finished_at),
-            _short(_step_detail(step.detail), 90),
+            output.short(_step_detail(step.detail), 90),
         ]
         for step in sorted(run.steps, key=lambda step: step.started_at)
     ]
-    _write("\n" + _table(["STEP", "OUTCOME", "STARTED", "TOOK", "DETAIL"], rows))
+    output.write("\n" + output.table(["STEP", "OUTCOME", "STARTED", "TOOK", "DETAIL"], rows))
 
 
 def _step_detail(detail: dict[str, Any]) -> str:
@@ -229,26 +221,7 @@ def _step_detail(detail: dict[str, Any]) -> str:
     )
 
 
-def _time(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _duration(start: datetime, end: datetime | None) -> str:
     if end is None:
         return "running"
     return f"{(end - start).total_seconds():.2f}s"
-
-
-def _short(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    if not rows:
-        return "(none)"
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [headers, *rows]
-    )

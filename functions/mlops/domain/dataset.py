@@ -8,12 +8,14 @@ are counted from 1 over data rows (the CSV header is not a data row).
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import io
 import json
 import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -103,12 +105,32 @@ def read_table(data: bytes, key: str, spec: ModelSpec) -> Table:
         raise DataFormatError("the file is empty")
     types = column_types(spec)
     if suffix in CSV_SUFFIXES:
-        return _read_csv(text, types)
+        with _gc_paused():
+            return _read_csv(text, types)
     if suffix in JSONL_SUFFIXES:
-        return _read_jsonl(text, types)
+        with _gc_paused():
+            return _read_jsonl(text, types)
     supported = ", ".join(sorted(CSV_SUFFIXES | JSONL_SUFFIXES))
     msg = f"unsupported format {suffix or '(no suffix)'!r} for {key!r}: use {supported} (or .gz)"
     raise DataFormatError(msg)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a table is built or serialized.
+
+    That allocates about one object per cell, none of them in a reference cycle; each burst
+    would otherwise set off full collections whose cost grows with everything else the process
+    holds (scikit-learn, moto): 0.1-0.4 s per 50,000-row parse in the training step.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -297,9 +319,10 @@ def category_text(cell: Any, name: str = "value", row: int | None = None) -> str
 def table_to_jsonl_gz(table: Table) -> bytes:
     """Serialize a table to gzipped JSON Lines (NaN as null); `read_table` reads it back."""
     names = table.names
-    columns = [_json_values(table[name]) for name in names]
     encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-    lines = [encode(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
+    with _gc_paused():
+        columns = [_json_values(table[name]) for name in names]
+        lines = [encode(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
     text = "\n".join(lines) + "\n" if lines else ""
     return gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL, mtime=0)
 
@@ -308,7 +331,10 @@ def _json_values(values: np.ndarray) -> list[Any]:
     """A column as JSON-ready Python values: NaN -> None."""
     cells: list[Any] = values.tolist()
     if values.dtype.kind == "f":
-        return [None if cell != cell else cell for cell in cells]  # NaN is not equal to itself
+        for index in np.flatnonzero(np.isnan(values)).tolist():
+            cells[index] = None
+    elif values.dtype.kind == "O":
+        cells = [None if isinstance(cell, float) and math.isnan(cell) else cell for cell in cells]
     return cells
 
 

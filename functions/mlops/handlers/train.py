@@ -1,4 +1,5 @@
-"""Train Lambda (training layer): fit, convert to ONNX, write the artifacts, register."""
+"""Train Lambda (training layer): fit, convert to ONNX, register the version, write and attach
+its artifacts."""
 
 from __future__ import annotations
 

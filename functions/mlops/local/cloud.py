@@ -32,7 +32,7 @@ from mlops.local.names import Place
 from mlops.local.router import Delivery, EventRouter
 from mlops.local.template import load_template
 from mlops.registry import RegistryStore, open_registry
-from mlops.settings import Settings
+from mlops.settings import ENV_PREFIX, Settings
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_REGION = "us-east-1"
@@ -60,9 +60,8 @@ class LocalCloudError(Exception):
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The MLOPS_* variables that reproduce `settings` (what `mlops local up` prints)."""
-    prefix = str(Settings.model_config.get("env_prefix", "MLOPS_"))
     return {
-        f"{prefix}{name.upper()}": str(value)
+        f"{ENV_PREFIX}{name.upper()}": str(value)
         for name, value in settings.model_dump().items()
         if value is not None
     }

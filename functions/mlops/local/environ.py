@@ -1,7 +1,7 @@
 """A per-thread view of os.environ, so in-process Lambdas never mutate the shared environment.
 
 Handlers run on Step Functions' worker threads and on the caller's thread at the same time as
-other code reads the environment (boto3 creating clients, pydantic-settings). Setting and
+other code reads the environment (botocore creating clients, mlops.settings). Setting and
 deleting real variables around each call would race with those readers (a variable removed
 between listing the keys and reading one raises KeyError). Instead, `os.environ` is replaced by
 a view that, on a thread running a handler, overlays the function's variables and hides the

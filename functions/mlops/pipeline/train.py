@@ -1,4 +1,4 @@
-"""The Train step: fit the spec's recipe, convert to ONNX, write the artifacts, register.
+"""The Train step: fit the spec's recipe, convert to ONNX, register, write the artifacts.
 
 Runs with the training layer (scikit-learn, skl2onnx); never imported by scoring code.
 """
@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlops.artifacts import ArtifactStore, sha256_hex, split_s3_uri
+from mlops.artifacts import ArtifactStore, split_s3_uri
 from mlops.domain.baseline import compute_baseline
 from mlops.domain.dataset import Table, read_table, table_to_jsonl_gz
 from mlops.domain.spec import ModelSpec
 from mlops.domain.training import TrainedModel, train_model
-from mlops.pipeline.errors import ObjectUnreadableError, PipelineInputError, TransientError
+from mlops.observability import logger
+from mlops.pipeline.errors import ObjectUnreadableError, PipelineInputError
 from mlops.pipeline.jsonio import json_bytes
 from mlops.pipeline.payloads import TrainingResult, TrainInput
 from mlops.pipeline.recording import describe_error, recorded_step
@@ -26,6 +27,9 @@ MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 BASELINE_FILE = "baseline.json"
 HOLDOUT_FILE = "holdout.jsonl.gz"
+REPORT_FILES = (("metadata", METADATA_FILE), ("baseline", BASELINE_FILE), ("holdout", HOLDOUT_FILE))
+ABANDONED_LOOKBACK = 20
+"""How many of the newest versions to search for ones an earlier attempt of a run left."""
 
 
 @dataclass(frozen=True)
@@ -87,23 +91,13 @@ def _read_validated_table(payload: TrainInput, spec: ModelSpec, s3: Any) -> Tabl
 def _register_and_write(
     trained: _Trained, store: RegistryStore, artifacts: ArtifactStore, code_version: str
 ) -> TrainingResult:
-    payload, onnx_bytes = trained.payload, trained.model.onnx_bytes
-    # The registry allocates the number and the artifact's URI contains it: register with the
-    # expected number and check it. A concurrent registration for the same model fails this
-    # version (it never points at another version's files) and the step is retried.
-    expected = store.get_model(payload.model).latest_version + 1
-    uris = {
-        name: artifacts.uri(payload.model, expected, filename)
-        for name, filename in (
-            ("model", MODEL_FILE),
-            ("metadata", METADATA_FILE),
-            ("baseline", BASELINE_FILE),
-            ("holdout", HOLDOUT_FILE),
-        )
-    }
-    model_ref = ArtifactRef(uri=uris["model"], sha256=sha256_hex(onnx_bytes), size=len(onnx_bytes))
+    """Register the version first (the registry allocates its number atomically), write the
+    artifacts under that number, then attach them: concurrent runs of one model never share a
+    folder, and the version cannot serve until its artifact is attached."""
+    payload, model = trained.payload, trained.payload.model
+    _fail_abandoned(store, trained)
     registered = store.register_version(
-        payload.model,
+        model,
         NewVersion(
             task=trained.spec.task,
             estimator=trained.model.estimator,
@@ -112,32 +106,20 @@ def _register_and_write(
             classes=trained.model.classes,
             data=payload.validation.data,
             code_version=code_version,
-            artifact=model_ref,
             trigger=payload.trigger,
             run_id=payload.run_id,
-            reports={
-                "metadata": uris["metadata"],
-                "baseline": uris["baseline"],
-                "holdout": uris["holdout"],
-                "validation": payload.validation.report_uri,
-            },
+            reports={"validation": payload.validation.report_uri},
         ),
         actor=trained.actor,
     )
     version = registered.version
-    if version != expected:
-        _fail(store, trained, version, f"version number race: expected v{expected}")
-        msg = f"another run registered {payload.model} v{expected} meanwhile; retry"
-        raise TransientError(msg)
+    uris = {name: artifacts.uri(model, version, filename) for name, filename in REPORT_FILES}
     try:
-        written = _write_artifacts(trained, version, artifacts)
+        model_ref = _write_artifacts(trained, version, artifacts)
+        store.update_version(model, version, actor=trained.actor, artifact=model_ref, reports=uris)
     except Exception as error:
         _fail(store, trained, version, describe_error(error))
         raise
-    if written != model_ref:
-        _fail(store, trained, version, "the written model differs from its registration")
-        msg = f"model artifact {written.uri} does not match its registration"
-        raise TransientError(msg)
     return TrainingResult(
         version=version,
         artifact=model_ref,
@@ -179,8 +161,28 @@ def _write_artifacts(trained: _Trained, version: int, artifacts: ArtifactStore) 
     return model_ref
 
 
+def _fail_abandoned(store: RegistryStore, trained: _Trained) -> None:
+    """Fail the artifact-less versions an earlier attempt of this run left (a retried step)."""
+    run_id = trained.payload.run_id
+    for earlier in store.list_versions(trained.payload.model, limit=ABANDONED_LOOKBACK).items:
+        if (
+            earlier.run_id == run_id
+            and earlier.artifact is None
+            and earlier.status is VersionStatus.REGISTERED
+        ):
+            _fail(store, trained, earlier.version, "abandoned: the train step was retried")
+
+
 def _fail(store: RegistryStore, trained: _Trained, version: int, reason: str) -> None:
-    store.update_version(
-        trained.payload.model, version, actor=trained.actor, status=VersionStatus.FAILED,
-        reason=reason,
-    )  # fmt: skip
+    """Mark a version this run registered as failed; never masks the error being handled."""
+    try:
+        store.update_version(
+            trained.payload.model,
+            version,
+            actor=trained.actor,
+            status=VersionStatus.FAILED,
+            reason=reason,
+            expected_statuses=frozenset({VersionStatus.REGISTERED}),
+        )
+    except Exception:  # noqa: BLE001 - Finalize fails the version too if this write is lost
+        logger.exception("could not mark the version failed", extra={"version": version})

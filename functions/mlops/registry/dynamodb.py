@@ -24,6 +24,7 @@ from mlops.registry import items, transitions
 from mlops.registry.entities import (
     AliasName,
     AliasState,
+    ArtifactRef,
     AuditAction,
     AuditEvent,
     ModelRecord,
@@ -212,6 +213,7 @@ class DynamoDBRegistryStore(RegistryStore):
         expected_statuses: frozenset[VersionStatus] | None = None,
         metrics: dict[str, float] | None = None,
         reports: dict[str, str] | None = None,
+        artifact: ArtifactRef | None = None,
     ) -> ModelVersion:
         transitions.check_actor(actor)
         status = VersionStatus(status) if status is not None else None
@@ -224,6 +226,12 @@ class DynamoDBRegistryStore(RegistryStore):
         assignments = ["updated_at = :now"]
         names: dict[str, str] = {"#status": "status"}
         values: dict[str, Any] = {":now": s(now.isoformat())}
+        conditions = ["attribute_exists(pk)"]
+        if artifact is not None and transitions.check_artifact(current, artifact):
+            names["#artifact"] = items.ARTIFACT_ATTRIBUTE
+            values[":artifact"] = items.artifact_s(artifact)
+            assignments.append("#artifact = :artifact")
+            conditions.append("attribute_not_exists(#artifact)")
         for attribute, updates in (("metrics", metrics), ("reports", reports)):
             for index, (key, value) in enumerate((updates or {}).items()):
                 placeholder = f"{attribute[0]}{index}"
@@ -238,13 +246,13 @@ class DynamoDBRegistryStore(RegistryStore):
             values |= {":status": s(status.value), ":reason": items.optional_s(reason)}
         for index, allowed_status in enumerate(sorted(allowed)):
             values[f":allowed{index}"] = s(allowed_status.value)
-        condition = f"#status IN ({', '.join(f':allowed{i}' for i in range(len(allowed)))})"
+        conditions.append(f"#status IN ({', '.join(f':allowed{i}' for i in range(len(allowed)))})")
         update = {
             "Update": {
                 "TableName": self.table_name,
                 "Key": items.version_key(name, version),
                 "UpdateExpression": "SET " + ", ".join(assignments),
-                "ConditionExpression": f"attribute_exists(pk) AND {condition}",
+                "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
@@ -269,6 +277,7 @@ class DynamoDBRegistryStore(RegistryStore):
                 transitions.check_expected(fresh, expected_statuses)
             else:
                 transitions.check_status_update(fresh, status, expected_statuses)
+            transitions.check_artifact(fresh, artifact)
             msg = f"version {version} of {name!r} changed meanwhile; try again"
             raise ConcurrentUpdateError(msg) from error
         return self.get_version(name, version)

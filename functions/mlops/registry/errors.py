@@ -32,7 +32,7 @@ class AliasNotSetError(RegistryError):
 
 
 class NotPromotableError(RegistryError):
-    """Promoting a rejected or failed version (or one already in place)."""
+    """Promoting a rejected or failed version, one without its artifact, or one already in place."""
 
 
 class ConcurrentUpdateError(RegistryError):

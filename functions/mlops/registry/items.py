@@ -3,7 +3,8 @@
     MODEL#<name>  #MODEL                   model: doc + latest_version (counter), spec, updated_at
     CATALOG       MODEL#<name>             one per model, so listing models is one query
     MODEL#<name>  VERSION#<0000000042>     version: doc + status, status_reason, updated_at,
-                                           metrics and reports (maps of JSON strings)
+                                           metrics and reports (maps of JSON strings), and
+                                           artifact (JSON, once attached)
     MODEL#<name>  ALIAS#<alias>            alias: doc (AliasState) + version, moved_at
     MODEL#<name>  AUDIT#<time>#<id>        audit event (append-only)
     RUN#<run_id>  RUN                      run: doc + status, reason, version, finished_at, steps
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from mlops.registry.entities import (
     AliasName,
     AliasState,
+    ArtifactRef,
     AuditEvent,
     ModelRecord,
     ModelVersion,
@@ -139,11 +141,13 @@ def model_from_item(item: Item) -> ModelRecord:
     )
 
 
-VERSION_MUTABLE = {"status", "status_reason", "updated_at", "metrics", "reports"}
+VERSION_MUTABLE = {"status", "status_reason", "updated_at", "metrics", "reports", "artifact"}
+ARTIFACT_ATTRIBUTE = "artifact"
+"""A version's artifact reference (JSON), absent until attached; written once."""
 
 
 def version_item(version: ModelVersion) -> Item:
-    return {
+    item = {
         **version_key(version.model, version.version),
         "doc": doc(version, exclude=VERSION_MUTABLE),
         "status": s(version.status.value),
@@ -152,12 +156,22 @@ def version_item(version: ModelVersion) -> Item:
         "metrics": json_map(version.metrics),
         "reports": json_map(version.reports),
     }
+    if version.artifact is not None:
+        item[ARTIFACT_ATTRIBUTE] = artifact_s(version.artifact)
+    return item
+
+
+def artifact_s(artifact: ArtifactRef) -> dict[str, str]:
+    return doc(artifact)
 
 
 def version_from_item(item: Item) -> ModelVersion:
+    document = read_doc(item)
+    if ARTIFACT_ATTRIBUTE in item:  # items written before the attribute keep it in the doc
+        document["artifact"] = json.loads(item[ARTIFACT_ATTRIBUTE]["S"])
     return ModelVersion.model_validate(
         {
-            **read_doc(item),
+            **document,
             "status": read_s(item, "status"),
             "status_reason": read_s(item, "status_reason"),
             "updated_at": read_s(item, "updated_at"),

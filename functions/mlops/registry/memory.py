@@ -19,6 +19,7 @@ from mlops.registry import transitions
 from mlops.registry.entities import (
     AliasName,
     AliasState,
+    ArtifactRef,
     AuditAction,
     AuditEvent,
     ModelRecord,
@@ -156,6 +157,7 @@ class InMemoryRegistryStore(RegistryStore):
         expected_statuses: frozenset[VersionStatus] | None = None,
         metrics: dict[str, float] | None = None,
         reports: dict[str, str] | None = None,
+        artifact: ArtifactRef | None = None,
     ) -> ModelVersion:
         transitions.check_actor(actor)
         status = VersionStatus(status) if status is not None else None
@@ -172,6 +174,8 @@ class InMemoryRegistryStore(RegistryStore):
                 "metrics": {**current.metrics, **(metrics or {})},
                 "reports": {**current.reports, **(reports or {})},
             }
+            if transitions.check_artifact(current, artifact):
+                update["artifact"] = artifact
             if status is not None:
                 update |= {"status": status, "status_reason": reason}
                 state.audit.append(

@@ -1,12 +1,14 @@
 """The abstract registry store: the one interface both the DynamoDB and in-memory stores honour.
 
-Semantics every implementation guarantees (tests/unit/registry/contract.py checks them):
+Semantics every implementation guarantees (tests/unit/registry/registry_contract.py checks them):
 
 * version numbers per model are allocated atomically: unique and gapless, starting at 1;
 * an alias move is one atomic step, conditioned on the alias' current value: it updates the
   alias, the statuses of the versions involved and appends exactly one audit event, or it
   changes nothing and raises ConcurrentUpdateError;
-* every change leaves an audit event (actor, time, from, to, reason).
+* every change leaves an audit event (actor, time, from, to, reason);
+* a version's artifact is attached once (at registration or by update_version) and a version
+  without one never serves.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from mlops.registry.entities import (
     AliasName,
     AliasState,
+    ArtifactRef,
     AuditEvent,
     ModelRecord,
     ModelVersion,
@@ -75,8 +78,14 @@ class RegistryStore(ABC):
         expected_statuses: frozenset[VersionStatus] | None = None,
         metrics: dict[str, float] | None = None,
         reports: dict[str, str] | None = None,
+        artifact: ArtifactRef | None = None,
     ) -> ModelVersion:
-        """Update status (audited as status-changed) and/or merge metrics and reports.
+        """Update status (audited as status-changed), merge metrics and reports, and/or attach
+        the version's artifact.
+
+        The artifact is written once: registration allocates the number, the caller writes the
+        files under it, then attaches their reference here (the same reference again is a
+        no-op; a different one is a ValueError). A version without one cannot be promoted.
 
         With expected_statuses, the update is conditioned on the current status being one of
         them (ConcurrentUpdateError otherwise). Use promote/rollback for alias moves: setting
@@ -104,7 +113,8 @@ class RegistryStore(ABC):
         version with that traffic weight (0-1), or as a shadow (weight 0, scores every request).
         Status updates: the new production version -> production, the replaced one ->
         archived, a candidate that became production leaves `candidate`.
-        NotPromotableError for rejected/failed versions or a version already at that alias;
+        NotPromotableError for rejected/failed versions, a version without an artifact, or a
+        version already at that alias;
         ConcurrentUpdateError if the alias moved meanwhile.
         """
 

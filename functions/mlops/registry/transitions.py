@@ -19,6 +19,7 @@ from mlops.registry.entities import (
     PROMOTABLE_STATUSES,
     AliasName,
     AliasState,
+    ArtifactRef,
     AuditAction,
     AuditEvent,
     ModelVersion,
@@ -137,6 +138,20 @@ def check_status_update(
         raise VersionInUseError(current.model, current.version, current.status.value)
 
 
+def check_artifact(current: ModelVersion, artifact: ArtifactRef | None) -> bool:
+    """Whether update_version must set `artifact`: a version's artifact is written once (the
+    same reference again is a no-op, so a retried step may repeat it); ValueError otherwise."""
+    if artifact is None or current.artifact == artifact:
+        return False
+    if current.artifact is not None:
+        msg = (
+            f"artifact: version {current.version} of {current.model!r} already has its artifact "
+            f"{current.artifact.uri}; an artifact never changes, register a new version"
+        )
+        raise ValueError(msg)
+    return True
+
+
 def _check_weight(canary_weight: float | None, shadow: bool) -> tuple[float, bool]:
     if shadow:
         if canary_weight not in (None, 0.0):
@@ -156,6 +171,12 @@ def _check_promotable(target: ModelVersion) -> None:
         msg = (
             f"version {target.version} of {target.model!r} is {target.status.value}{why} "
             "and cannot be promoted"
+        )
+        raise NotPromotableError(msg)
+    if target.artifact is None:
+        msg = (
+            f"version {target.version} of {target.model!r} has no model artifact yet (its "
+            "training has not finished) and cannot be promoted"
         )
         raise NotPromotableError(msg)
 
@@ -315,7 +336,7 @@ def plan_rollback(
             found = lookup(number)
         except VersionNotFoundError:
             continue
-        if found.status in PROMOTABLE_STATUSES:
+        if found.status in PROMOTABLE_STATUSES and found.artifact is not None:
             target = found
     if target is None:
         raise NothingToRollBackError(model)

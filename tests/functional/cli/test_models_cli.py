@@ -14,6 +14,7 @@ from moto import mock_aws
 from mlops import aws, settings
 from mlops.cli import main
 from mlops.registry import (
+    ArtifactRef,
     DynamoDBRegistryStore,
     NewVersion,
     RegistryStore,
@@ -87,6 +88,7 @@ def version(status: VersionStatus = VersionStatus.REGISTERED, **fields: Any) -> 
         estimator="logistic_regression",
         metrics={"roc_auc": 0.875},
         trigger=Trigger(kind=TriggerKind.S3_UPLOAD, source_id="s3://data/training/churn/a.csv"),
+        artifact=ArtifactRef(uri="s3://art/models/churn/1/model.onnx", sha256="f" * 64, size=9),
         status=status,
         **fields,
     )

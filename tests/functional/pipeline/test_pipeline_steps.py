@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from pipeline_env import FakeContext, PipelineEnv, drive_pipeline
 
 from mlops.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_hex, split_s3_uri
 from mlops.handlers import validate
+from mlops.local.isolation import serialized_dynamodb
+from mlops.pipeline import train as train_use_case
 from mlops.pipeline.demo_data import make_rows, make_spec, to_csv
-from mlops.pipeline.errors import TransientError
-from mlops.pipeline.payloads import TrainInput
+from mlops.pipeline.payloads import TrainingResult, TrainInput
 from mlops.pipeline.train import run_training
 from mlops.registry import (
     AliasName,
     ModelVersion,
     NewVersion,
+    NotPromotableError,
     RunStatus,
     Trigger,
     TriggerKind,
@@ -178,39 +183,152 @@ def test_tampered_production_artifact_fails_the_run(pipeline_env: PipelineEnv) -
     assert env.store.resolve("fraud").version == 1
 
 
-def test_a_concurrent_registration_fails_the_step_for_a_retry(pipeline_env: PipelineEnv) -> None:
-    # Given another run that registers a version of the same model while this one trains
+def _validated(env: PipelineEnv, run_id: str, seed: int) -> TrainInput:
+    uri = env.upload(f"training/fraud/{run_id}.csv", to_csv(make_rows("binary", 200, seed=seed)))
+    payload = _input(env, "fraud", uri, run_id)
+    payload["validation"] = validate.handler(dict(payload), FakeContext())
+    return TrainInput.model_validate(payload)
+
+
+def _train(env: PipelineEnv, payload: TrainInput) -> TrainingResult:
+    artifacts = ArtifactStore(env.s3, env.settings.artifact_bucket)
+    return run_training(
+        payload, store=env.store, s3=env.s3, artifacts=artifacts, code_version="abc"
+    )
+
+
+def _assert_intact(env: PipelineEnv, result: TrainingResult, run_id: str) -> None:
+    """The version, its ONNX file (sha256 verified) and its metadata all belong to run_id."""
+    version = env.store.get_version("fraud", result.version)
+    assert version.run_id == run_id
+    assert version.artifact == result.artifact
+    assert f"/models/fraud/{result.version}/" in version.artifact.uri
+    onnx_bytes = ArtifactStore(env.s3, env.settings.artifact_bucket).load_ref(version.artifact)
+    assert sha256_hex(onnx_bytes) == version.artifact.sha256
+    metadata = json.loads(_read(env, version.reports["metadata"]))
+    assert (metadata["run_id"], metadata["version"]) == (run_id, result.version)
+    assert metadata["artifact"] == version.artifact.model_dump(mode="json")
+    assert version.reports["holdout"] == result.holdout_uri
+
+
+def test_a_run_training_in_anothers_window_gets_its_own_version_and_folder(
+    pipeline_env: PipelineEnv,
+) -> None:
+    # Given two runs of one model, and run B training start to finish in the window between
+    # run A's registration and A's artifact writes (where a guessed number would collide)
     env = pipeline_env
     env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
-    uri = env.upload("training/fraud/a.csv", to_csv(make_rows("binary", 200, seed=1)))
-    payload = _input(env, "fraud", uri, "run-a")
-    payload["validation"] = validate.handler(dict(payload), FakeContext())
+    run_a, run_b = _validated(env, "run-a", seed=1), _validated(env, "run-b", seed=2)
+    results: dict[str, TrainingResult] = {}
     real_register = env.store.register_version
 
-    def racing_register(name: str, draft: NewVersion, *, actor: str) -> ModelVersion:
-        real_register(name, draft.model_copy(update={"run_id": "other-run"}), actor="other")
-        return real_register(name, draft, actor=actor)
+    def register_then_let_b_train(name: str, draft: NewVersion, *, actor: str) -> ModelVersion:
+        registered = real_register(name, draft, actor=actor)
+        if draft.run_id == "run-a":
+            assert registered.artifact is None  # not servable until attached
+            with pytest.raises(NotPromotableError, match="no model artifact"):
+                env.store.promote(name, registered.version, actor="test")
+            results["run-b"] = _train(env, run_b)
+        return registered
 
-    artifacts = ArtifactStore(env.s3, env.settings.artifact_bucket)
-    env.store.register_version = racing_register  # type: ignore[method-assign]
+    env.store.register_version = register_then_let_b_train  # type: ignore[method-assign]
 
-    # When this run registers its version
-    with pytest.raises(TransientError, match="registered fraud v1 meanwhile"):
-        run_training(
-            TrainInput.model_validate(payload),
-            store=env.store,
-            s3=env.s3,
-            artifacts=artifacts,
-            code_version="abc",
-        )
+    # When run A trains
+    results["run-a"] = _train(env, run_a)
 
-    # Then its version is failed and never points at the other version's files
-    mine = env.store.get_version("fraud", 2)
-    assert mine.status is VersionStatus.FAILED
-    assert "version number race" in (mine.status_reason or "")
-    assert env.store.get_version("fraud", 1).status is VersionStatus.REGISTERED
-    [step] = [s for s in env.store.get_run("run-a").steps if s.name == "train"]
-    assert step.outcome == "failed"
+    # Then each run has its own version number, folder and intact artifacts
+    assert (results["run-a"].version, results["run-b"].version) == (1, 2)
+    for run_id, result in results.items():
+        _assert_intact(env, result, run_id)
+    assert results["run-a"].artifact.sha256 != results["run-b"].artifact.sha256
+
+
+def test_concurrent_trainings_of_one_model_get_distinct_versions_with_intact_artifacts(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three runs of one model that finish fitting together, then register together and
+    # write their artifacts together
+    env = pipeline_env
+    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
+    runs = {f"run-{n}": _validated(env, f"run-{n}", seed=n) for n in range(3)}
+    all_fitted = threading.Barrier(len(runs), timeout=60)
+    all_registered = threading.Barrier(len(runs), timeout=60)
+    real_fit, real_register = train_use_case.train_model, env.store.register_version
+
+    def fit_and_wait(*args: Any, **kwargs: Any) -> Any:
+        fitted = real_fit(*args, **kwargs)
+        all_fitted.wait()
+        return fitted
+
+    def register_and_wait(name: str, draft: NewVersion, *, actor: str) -> ModelVersion:
+        registered = real_register(name, draft, actor=actor)
+        all_registered.wait()
+        return registered
+
+    monkeypatch.setattr(train_use_case, "train_model", fit_and_wait)
+    env.store.register_version = register_and_wait  # type: ignore[method-assign]
+
+    # When they train at once, on threads
+    with serialized_dynamodb(), ThreadPoolExecutor(len(runs)) as pool:
+        futures = {run_id: pool.submit(_train, env, payload) for run_id, payload in runs.items()}
+        results = {run_id: future.result(timeout=120) for run_id, future in futures.items()}
+
+    # Then every run succeeded with its own version, gapless, and its own intact artifacts
+    assert sorted(result.version for result in results.values()) == [1, 2, 3]
+    for run_id, result in results.items():
+        _assert_intact(env, result, run_id)
+
+
+def test_a_failed_artifact_write_leaves_a_failed_version_that_never_serves(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an artifact bucket that refuses the holdout file
+    env = pipeline_env
+    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
+    payload = _validated(env, "run-a", seed=1)
+    real_put = ArtifactStore.put
+
+    def refuse_holdout(self: ArtifactStore, model: str, version: int, name: str, *a: Any) -> Any:
+        if name == "holdout.jsonl.gz":
+            raise RuntimeError("bucket full")
+        return real_put(self, model, version, name, *a)
+
+    monkeypatch.setattr(ArtifactStore, "put", refuse_holdout)
+
+    # When the run trains
+    with pytest.raises(RuntimeError, match="bucket full"):
+        _train(env, payload)
+
+    # Then its version is failed, has no artifact, and cannot be promoted
+    version = env.store.get_version("fraud", 1)
+    assert (version.status, version.status_reason) == (
+        VersionStatus.FAILED,
+        "RuntimeError: bucket full",
+    )
+    assert version.artifact is None
+    with pytest.raises(NotPromotableError):
+        env.store.promote("fraud", 1, actor="test")
+
+
+def test_a_retried_train_step_fails_the_version_its_lost_attempt_left(
+    pipeline_env: PipelineEnv,
+) -> None:
+    # Given a version an earlier attempt of this run registered before its Lambda died
+    env = pipeline_env
+    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
+    payload = _validated(env, "run-a", seed=1)
+    lost = NewVersion(task="binary", estimator="x", trigger=payload.trigger, run_id="run-a")
+    env.store.register_version("fraud", lost, actor="pipeline:run-a")
+
+    # When the step runs again
+    result = _train(env, payload)
+
+    # Then the new attempt has its own version and the lost one is failed
+    assert result.version == 2
+    _assert_intact(env, result, "run-a")
+    abandoned = env.store.get_version("fraud", 1)
+    assert abandoned.status is VersionStatus.FAILED
+    assert abandoned.status_reason == "abandoned: the train step was retried"
 
 
 def test_a_file_gone_before_validation_is_rejected_not_failed(pipeline_env: PipelineEnv) -> None:

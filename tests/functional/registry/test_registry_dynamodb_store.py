@@ -3,9 +3,9 @@
 from typing import Any
 
 import pytest
-from registry_contract import ACTOR, MODEL, RegistryContract, draft
+from registry_contract import ACTOR, MODEL, RegistryContract, artifact_ref, draft
 
-from mlops.registry import DynamoDBRegistryStore, RegistryStore
+from mlops.registry import DynamoDBRegistryStore, RegistryStore, items
 
 
 class TestDynamoDBRegistryStore(RegistryContract):
@@ -39,3 +39,48 @@ def test_a_token_from_another_model_is_refused(store: RegistryStore) -> None:
     token = store.list_versions("first", limit=1).next_token
     with pytest.raises(ValueError, match="next_token"):
         store.list_versions("second", limit=1, next_token=token)
+
+
+def test_an_artifact_attached_meanwhile_is_never_overwritten(
+    store: DynamoDBRegistryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a version read before another writer attached its artifact
+    store.create_model(MODEL, actor=ACTOR)
+    store.register_version(MODEL, draft(artifact=None), actor=ACTOR)
+    stale = store.get_version(MODEL, 1)
+    first = artifact_ref(MODEL, 1)
+    store.update_version(MODEL, 1, actor=ACTOR, artifact=first)
+    reads = iter([stale])
+    real_get = store.get_version
+    monkeypatch.setattr(store, "get_version", lambda n, v: next(reads, None) or real_get(n, v))
+
+    # When this writer attaches another artifact on the strength of its stale read
+    with pytest.raises(ValueError, match="already has its artifact"):
+        store.update_version(MODEL, 1, actor=ACTOR, artifact=artifact_ref(MODEL, 1, "b" * 64))
+
+    # Then the conditional write refused it and the first artifact stands
+    assert real_get(MODEL, 1).artifact == first
+
+
+def test_versions_stored_with_the_artifact_in_their_document_still_read(
+    store: DynamoDBRegistryStore, dynamodb: Any
+) -> None:
+    # Given a version item written before the artifact became an attribute of its own
+    store.create_model(MODEL, actor=ACTOR)
+    registered = store.register_version(MODEL, draft(), actor=ACTOR)
+    key = items.version_key(MODEL, 1)
+    old_doc = items.doc(registered, exclude=items.VERSION_MUTABLE - {"artifact"})
+    dynamodb.update_item(
+        TableName="registry-test",
+        Key=key,
+        UpdateExpression="SET #doc = :doc REMOVE #artifact",
+        ExpressionAttributeNames={"#doc": "doc", "#artifact": "artifact"},
+        ExpressionAttributeValues={":doc": old_doc},
+    )
+
+    # Then it reads back whole, serves, and its artifact still cannot be replaced
+    assert store.get_version(MODEL, 1) == registered
+    with pytest.raises(ValueError, match="an artifact never changes"):
+        store.update_version(MODEL, 1, actor=ACTOR, artifact=artifact_ref(MODEL, 1, "c" * 64))
+    store.promote(MODEL, 1, actor=ACTOR)
+    assert store.resolve(MODEL).artifact == registered.artifact

@@ -1,4 +1,6 @@
-"""The score handler's import path never loads scikit-learn, scipy or pandas."""
+"""What a fresh score process imports: never scikit-learn, scipy or pandas; and on the cold
+path to its first prediction, none of the modules kept off it for cold start (boto3 and its
+s3transfer, the Powertools event handler, the OpenAPI schemas)."""
 
 from __future__ import annotations
 
@@ -6,82 +8,112 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+from typing import Any
 
+import pytest
+from moto.server import ThreadedMotoServer
 from onnx_builders import BuiltModel
+from serving_harness import Registrar, create_registry_table
+
+from mlops import aws
+from mlops.artifacts import ArtifactStore
+from mlops.registry.dynamodb import DynamoDBRegistryStore
+from mlops.settings import reset_settings
+
+HEAVY = ["pandas", "scipy", "sklearn"]
+OFF_COLD_PATH = [
+    "aws_lambda_powertools.event_handler",
+    "boto3",
+    "mlops.serving.rest",
+    "mlops.serving.schemas",
+    "s3transfer",
+]
 
 SCRIPT = r"""
 import json, sys
-from pathlib import Path
 
-from moto import mock_aws
+from mlops.handlers.score import handler
+from mlops.serving.local_server import LocalLambdaContext, proxy_event
 
-with mock_aws():
-    from mlops import aws
-    from mlops.artifacts import ArtifactStore
-    from mlops.registry.dynamodb import DynamoDBRegistryStore
-    from mlops.registry.entities import FeatureSchema, NewVersion, Trigger, TriggerKind
-
-    aws.client("dynamodb").create_table(
-        TableName="hygiene-registry",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    for bucket in ("hygiene-artifacts", "hygiene-data"):
-        aws.client("s3").create_bucket(Bucket=bucket)
-    store = DynamoDBRegistryStore("hygiene-registry", aws.client("dynamodb"))
-    store.create_model("fraud", actor="test")
-    ref = ArtifactStore(aws.client("s3"), "hygiene-artifacts").put(
-        "fraud", 1, "model.onnx", Path(sys.argv[1]).read_bytes()
-    )
-    schema = [FeatureSchema.model_validate(f) for f in json.loads(sys.argv[2])]
-    store.register_version("fraud", NewVersion(
-        task="classification", estimator="lr", feature_schema=schema,
-        classes=json.loads(sys.argv[3]), artifact=ref,
-        trigger=Trigger(kind=TriggerKind.MANUAL, source_id="test")), actor="test")
-    store.promote("fraud", 1, actor="test")
-
-    from mlops.handlers.score import handler
-    from mlops.serving.local_server import LocalLambdaContext, proxy_event
-
-    body = json.dumps({"record": {"amount": 10.0, "age": 30, "country": "de"}})
-    result = handler(proxy_event("POST", "/v1/models/fraud/predict", None, body),
-                     LocalLambdaContext())
-    heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "scipy", "pandas"})
-    sys.stderr.write(json.dumps({"status": result["statusCode"], "heavy": heavy}) + "\n")
+watched = json.loads(sys.argv[1])
+body = json.dumps({"record": {"amount": 10.0, "age": 30, "country": "de"}})
+predicted = handler(proxy_event("POST", "/v1/models/fraud/predict", None, body),
+                    LocalLambdaContext())
+cold = sorted(m for m in watched if m in sys.modules)
+health = handler(proxy_event("GET", "/v1/health", None, None), LocalLambdaContext())
+later = sorted(m for m in watched if m in sys.modules)
+after = sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "scipy", "pandas"})
+sys.stderr.write(json.dumps({
+    "predict": predicted["statusCode"], "health": health["statusCode"],
+    "loaded_by_predict": cold, "loaded_by_health": later, "heavy": after,
+}) + "\n")
 """
 
 
-def test_handler_serves_without_sklearn_scipy_or_pandas(
-    classifier: BuiltModel, tmp_path: Path
-) -> None:
-    # Given an artifact on disk and a fresh interpreter
-    artifact = tmp_path / "model.onnx"
-    artifact.write_bytes(classifier.onnx)
-    schema = json.dumps([f.model_dump(mode="json") for f in classifier.feature_schema])
+@pytest.fixture(scope="module")
+def fresh_process(classifier: BuiltModel) -> dict[str, Any]:
+    """A new interpreter (no moto in it) that predicts, then asks for health, against a moto
+    server holding a promoted model; what it reports about its modules."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
     env = {
-        **os.environ,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
         "MLOPS_REGISTRY_TABLE": "hygiene-registry",
         "MLOPS_ARTIFACT_BUCKET": "hygiene-artifacts",
         "MLOPS_DATA_BUCKET": "hygiene-data",
     }
-    env.pop("AWS_ENDPOINT_URL", None)
-    # When it imports the handler and serves a prediction
-    completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(artifact), schema, json.dumps(classifier.classes)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    # Then the prediction succeeded and no heavy module was ever imported
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            reset_settings()
+            aws.reset_clients()
+            create_registry_table(aws.client("dynamodb"), "hygiene-registry")
+            for bucket in ("hygiene-artifacts", "hygiene-data"):
+                aws.client("s3").create_bucket(Bucket=bucket)
+            store = DynamoDBRegistryStore("hygiene-registry", aws.client("dynamodb"))
+            artifacts = ArtifactStore(aws.client("s3"), "hygiene-artifacts")
+            Registrar(store, artifacts).register("fraud", classifier, promote=True)
+        reset_settings()
+        aws.reset_clients()
+        completed = subprocess.run(
+            [sys.executable, "-c", SCRIPT, json.dumps(HEAVY + OFF_COLD_PATH)],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        server.stop()
     assert completed.returncode == 0, completed.stderr[-2000:]
-    outcome = json.loads(completed.stderr.strip().splitlines()[-1])
-    assert outcome == {"status": 200, "heavy": []}
+    report: dict[str, Any] = json.loads(completed.stderr.strip().splitlines()[-1])
+    return report
+
+
+def test_handler_serves_without_sklearn_scipy_or_pandas(fresh_process: dict[str, Any]) -> None:
+    # Given a fresh interpreter, When it predicts and answers another route,
+    # Then both succeeded and no heavy module was ever imported
+    assert fresh_process["predict"] == 200
+    assert fresh_process["health"] == 200
+    assert fresh_process["heavy"] == []
+
+
+def test_cold_path_to_the_first_prediction_skips_what_predict_does_not_need(
+    fresh_process: dict[str, Any],
+) -> None:
+    # Given a fresh interpreter, When it imports the handler and answers its first predict,
+    # Then boto3/s3transfer, the Powertools resolver and the OpenAPI models were not loaded
+    assert fresh_process["predict"] == 200
+    assert fresh_process["loaded_by_predict"] == []
+    # And the health route afterwards loaded the resolver on demand (the names are real)
+    resolver = {
+        "aws_lambda_powertools.event_handler",
+        "mlops.serving.rest",
+        "mlops.serving.schemas",
+    }
+    assert resolver <= set(fresh_process["loaded_by_health"])

@@ -62,6 +62,10 @@ def draft(**overrides: Any) -> NewVersion:
     return NewVersion(**(fields | overrides))
 
 
+def artifact_ref(name: str, version: int, sha256: str = "a" * 64) -> ArtifactRef:
+    return ArtifactRef(uri=f"s3://art/models/{name}/{version}/model.onnx", sha256=sha256, size=42)
+
+
 def statuses(store: RegistryStore, name: str = MODEL) -> dict[int, VersionStatus]:
     page = store.list_versions(name, limit=1000)
     return {version.version: version.status for version in page.items}
@@ -279,6 +283,74 @@ class RegistryContract:
                     three_versions, version, actor=ACTOR, status=VersionStatus.FAILED
                 )
         assert statuses(store)[1] is VersionStatus.PRODUCTION
+
+    # ---- artifacts: attached once, after registration ------------------------------------
+    def test_an_artifact_is_attached_after_registration(
+        self, store: RegistryStore, model: str
+    ) -> None:
+        # Given a version registered before its files exist (the number names their folder)
+        registered = store.register_version(model, draft(artifact=None), actor=ACTOR)
+        assert store.get_version(model, registered.version).artifact is None
+        before = store.history(model)
+        # When its artifact and report URIs are attached
+        ref = artifact_ref(model, registered.version)
+        updated = store.update_version(
+            model, registered.version, actor=ACTOR, artifact=ref, reports={"holdout": "s3://h"}
+        )
+        # Then the version carries them, keeps its status, and nothing else changed
+        assert updated.artifact == ref
+        assert store.get_version(model, registered.version) == updated
+        assert updated.status is VersionStatus.REGISTERED
+        assert updated.reports["holdout"] == "s3://h"
+        assert store.list_versions(model).items[0].artifact == ref
+        assert store.history(model) == before
+
+    def test_an_artifact_is_written_once(self, store: RegistryStore, model: str) -> None:
+        store.register_version(model, draft(artifact=None), actor=ACTOR)
+        ref = artifact_ref(model, 1)
+        store.update_version(model, 1, actor=ACTOR, artifact=ref)
+        # The same reference again (a retried step) is a no-op ...
+        again = store.update_version(model, 1, actor=ACTOR, artifact=ref, metrics={"m": 1.0})
+        assert (again.artifact, again.metrics["m"]) == (ref, 1.0)
+        # ... another one is refused, naming the field, and changes nothing
+        other = artifact_ref(model, 1, sha256="e" * 64)
+        with pytest.raises(ValueError, match="artifact: version 1 of 'churn' already has"):
+            store.update_version(model, 1, actor=ACTOR, artifact=other, metrics={"m": 2.0})
+        assert store.get_version(model, 1) == again
+
+    def test_an_artifact_given_at_registration_cannot_be_replaced(
+        self, store: RegistryStore, model: str
+    ) -> None:
+        store.register_version(model, draft(), actor=ACTOR)
+        with pytest.raises(ValueError, match="an artifact never changes"):
+            store.update_version(model, 1, actor=ACTOR, artifact=artifact_ref(model, 1))
+        assert store.get_version(model, 1).artifact == draft().artifact
+
+    @pytest.mark.parametrize(
+        "move",
+        [
+            {},
+            {"canary_weight": 0.25},
+            {"shadow": True},
+        ],
+        ids=["production", "canary", "shadow"],
+    )
+    def test_a_version_without_an_artifact_is_not_promotable(
+        self, store: RegistryStore, model: str, move: dict[str, Any]
+    ) -> None:
+        # Given a version whose training has not attached its artifact yet
+        store.register_version(model, draft(artifact=None), actor=ACTOR)
+        before = store.history(model)
+        # Then it cannot serve in any way, and nothing moved
+        with pytest.raises(NotPromotableError, match="version 1 of 'churn' has no model artifact"):
+            store.promote(model, 1, actor=ACTOR, **move)
+        assert store.get_alias(model, AliasName.PRODUCTION) is None
+        assert store.get_alias(model, AliasName.CANDIDATE) is None
+        assert store.history(model) == before
+        # Until the artifact is attached
+        store.update_version(model, 1, actor=ACTOR, artifact=artifact_ref(model, 1))
+        store.promote(model, 1, actor=ACTOR, **move)
+        assert statuses(store)[1] in {VersionStatus.PRODUCTION, VersionStatus.CANDIDATE}
 
     # ---- aliases: production ------------------------------------------------------------
     def test_first_promotion_sets_production(
