@@ -29,7 +29,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlops.domain.dataset import Table, split_table
-from mlops.domain.metrics import compute_metrics
 from mlops.domain.spec import ModelSpec
 from mlops.registry.entities import FeatureSchema, FeatureType
 
@@ -54,7 +53,6 @@ class TrainedModel:
     train_rows: int
     holdout_rows: int
     seed: int
-    training_metrics: dict[str, float]
     pipeline: Pipeline
 
 
@@ -87,7 +85,6 @@ def train_model(table: Table, spec: ModelSpec) -> TrainedModel:
         train_rows=train.n_rows,
         holdout_rows=holdout.n_rows,
         seed=spec.split.seed,
-        training_metrics=_holdout_metrics(pipeline, holdout, spec, classes),
         pipeline=pipeline,
     )
 
@@ -200,20 +197,3 @@ def _feature_schema(pipeline: Pipeline, train: Table, spec: ModelSpec) -> list[F
         for name in spec.categorical_features
     )
     return schema
-
-
-def _holdout_metrics(
-    pipeline: Pipeline, holdout: Table, spec: ModelSpec, classes: list[str] | None
-) -> dict[str, float]:
-    """scikit-learn's predictions on the holdout, scored with the numpy metrics."""
-    features = feature_matrix(holdout, spec)
-    y_true = _target(holdout, spec)
-    if classes is None:
-        return compute_metrics(spec.task, y_true, values=pipeline.predict(features))
-    return compute_metrics(
-        spec.task,
-        y_true,
-        probabilities=pipeline.predict_proba(features),
-        classes=classes,
-        labels=pipeline.predict(features),
-    )

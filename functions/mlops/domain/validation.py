@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -170,13 +168,18 @@ def _missing_check(missing_rates: dict[str, float], maximum: float) -> Check:
 
 
 def _duplicate_rate(table: Table, names: list[str]) -> float:
-    if table.n_rows == 0:
+    """Share of rows that repeat an earlier row, compared on every named column."""
+    if table.n_rows == 0 or not names:
         return 0.0
     columns = []
     for name in names:
-        values = table[name].tolist()
-        if table[name].dtype != object:
-            values = [None if math.isnan(value) else value for value in values]
-        columns.append(values)
-    unique_rows = len(set(zip(*columns, strict=True)))
+        values = table[name]
+        if values.dtype == object:  # categories -> integer codes
+            values = np.unique(values.astype(str), return_inverse=True)[1]
+        # files never hold infinities (parsing refuses them), so +inf can stand for missing
+        columns.append(
+            np.where(np.isnan(values), np.inf, values) if values.dtype.kind == "f" else values
+        )
+    rows = np.column_stack(columns).astype(np.float64)
+    unique_rows = len(np.unique(rows, axis=0))
     return 1.0 - unique_rows / table.n_rows

@@ -147,7 +147,6 @@ def _write_artifacts(trained: _Trained, version: int, artifacts: ArtifactStore) 
             "train_rows": fitted.train_rows,
             "holdout_rows": fitted.holdout_rows,
         },
-        "training_metrics": fitted.training_metrics,
         "data": payload.validation.data.model_dump(mode="json"),
         "trigger": payload.trigger.model_dump(mode="json"),
         "artifact": model_ref.model_dump(mode="json"),
