@@ -41,6 +41,7 @@ from sklearn.preprocessing import OneHotEncoder
 from mlops import aws
 from mlops.artifacts import ArtifactStore
 from mlops.handlers.score import handler
+from mlops.local.tables import create_registry_table
 from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.registry.entities import FeatureSchema, NewVersion, Trigger, TriggerKind
 from mlops.serving.local_server import LocalLambdaContext, proxy_event
@@ -117,18 +118,7 @@ def aws_environment(endpoint: str | None = None) -> dict[str, str]:
 def populate(onnx: bytes, schema: list[dict[str, Any]], classes: list[str]) -> None:
     """Create the table and buckets and register + promote the model (current AWS endpoint)."""
 
-    aws.client("dynamodb").create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_registry_table(aws.client("dynamodb"), TABLE)
     for bucket in (ARTIFACTS, DATA):
         aws.client("s3").create_bucket(Bucket=bucket)
     store = DynamoDBRegistryStore(TABLE, aws.client("dynamodb"))

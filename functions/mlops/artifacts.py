@@ -8,7 +8,6 @@ the metadata. A missing object or a mismatch is a typed error, never a silent lo
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from mlops.registry.entities import ArtifactRef
@@ -41,11 +40,8 @@ def sha256_hex(data: bytes) -> str:
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        msg = f"not an s3://bucket/key URI: {uri!r}"
-        raise ValueError(msg)
-    bucket, key = uri[5:].split("/", 1)
-    if not bucket or not key:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
         msg = f"not an s3://bucket/key URI: {uri!r}"
         raise ValueError(msg)
     return bucket, key
@@ -84,10 +80,6 @@ class ArtifactStore:
         )
         return ArtifactRef(uri=f"s3://{self.bucket}/{key}", sha256=digest, size=len(data))
 
-    def put_json(self, model: str, version: int, filename: str, document: Any) -> ArtifactRef:
-        body = json.dumps(document, sort_keys=True, default=str).encode()
-        return self.put(model, version, filename, body, "application/json")
-
     def load(self, uri: str, expected_sha256: str | None = None) -> bytes:
         """The object's bytes, verified; ArtifactMissingError / ArtifactIntegrityError."""
         bucket, key = split_s3_uri(uri)
@@ -108,6 +100,3 @@ class ArtifactStore:
 
     def load_ref(self, ref: ArtifactRef) -> bytes:
         return self.load(ref.uri, ref.sha256)
-
-    def load_json(self, uri: str) -> Any:
-        return json.loads(self.load(uri))

@@ -13,6 +13,14 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 ENV_PREFIX = "MLOPS_"
+STACK_OUTPUT_FIELDS = {
+    "RegistryTableName": "registry_table",
+    "ArtifactBucketName": "artifact_bucket",
+    "DataBucketName": "data_bucket",
+    "NotificationTopicArn": "notification_topic_arn",
+    "TrainingStateMachineArn": "training_state_machine_arn",
+}
+"""The stack's outputs (docs/architecture.md) -> the Settings fields they fill."""
 
 
 class Settings(BaseModel):

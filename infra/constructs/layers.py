@@ -78,15 +78,3 @@ class Layers(Construct):
                 compatible_architectures=[ARCHITECTURE],
                 description=DESCRIPTIONS[name],
             )
-
-    @property
-    def base(self) -> lambda_.LayerVersion:
-        return self.by_name["base"]
-
-    @property
-    def scoring(self) -> lambda_.LayerVersion:
-        return self.by_name["scoring"]
-
-    @property
-    def training(self) -> lambda_.LayerVersion:
-        return self.by_name["training"]

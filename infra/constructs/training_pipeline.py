@@ -101,13 +101,21 @@ class TrainingPipeline(Construct):
             acknowledge_function_versions(role, functions[name])
 
     def _invoke(
-        self, name: str, function: lambda_.IFunction, result_path: str
+        self,
+        name: str,
+        function: lambda_.IFunction,
+        result_path: str,
+        payload: sfn.TaskInput | None = None,
     ) -> tasks.LambdaInvoke:
-        """A Lambda task whose result is the function's response only, at ``result_path``."""
+        """A Lambda task whose result is the function's response only, at ``result_path``.
+
+        Lambda service errors are retried; the input is the state, or ``payload`` when given.
+        """
         task = tasks.LambdaInvoke(
             self,
             name,
             lambda_function=function,
+            payload=payload,
             payload_response_only=True,
             result_path=result_path,
             retry_on_service_exceptions=False,
@@ -121,25 +129,11 @@ class TrainingPipeline(Construct):
         return task
 
     def _finalize(self, name: str, function: lambda_.IFunction, outcome: str) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(
-            self,
-            name,
-            lambda_function=function,
-            payload_response_only=True,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "outcome": outcome,
-                    "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
-                    "state": sfn.JsonPath.entire_payload,
-                }
-            ),
-            result_path="$.finalize",
-            retry_on_service_exceptions=False,
+        payload = sfn.TaskInput.from_object(
+            {
+                "outcome": outcome,
+                "execution_id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                "state": sfn.JsonPath.entire_payload,
+            }
         )
-        task.add_retry(
-            errors=LAMBDA_SERVICE_ERRORS,
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2.0,
-        )
-        return task
+        return self._invoke(name, function, "$.finalize", payload)

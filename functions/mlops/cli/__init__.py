@@ -12,6 +12,10 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mlops.registry.errors import RegistryError
+
 COMMAND_MODULES = ("models", "training", "serve", "local", "demo")
 """Modules under mlops.cli that each define `register(subparsers)`."""
 
@@ -40,11 +44,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Callable[[argparse.Namespace], int | None] = args.func
     try:
         return command(args) or 0
-    except CommandError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    except (CommandError, RegistryError, ValueError, BotoCoreError) as error:
+        message = " ".join(str(error).split())
+    except ClientError as error:
+        message = aws_error_message(error)
     except KeyboardInterrupt:
         return 130
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def aws_error_message(error: ClientError) -> str:
+    details = error.response.get("Error", {})
+    if details.get("Code") == "ResourceNotFoundException":
+        return "the registry table does not exist: check MLOPS_REGISTRY_TABLE or --stack"
+    return f"{details.get('Code', 'AWS error')}: {details.get('Message', error)}"
 
 
 if __name__ == "__main__":

@@ -17,18 +17,9 @@ from pydantic import ValidationError
 from mlops import aws
 from mlops.cli import CommandError
 from mlops.registry import RegistryStore, open_registry
-from mlops.settings import ENV_PREFIX, Settings, get_settings
+from mlops.settings import ENV_PREFIX, STACK_OUTPUT_FIELDS, Settings, get_settings
 
 DEFAULT_STACK = "Mlops"
-STACK_OUTPUTS = {
-    "RegistryTableName": "registry_table",
-    "ArtifactBucketName": "artifact_bucket",
-    "DataBucketName": "data_bucket",
-    "NotificationTopicArn": "notification_topic_arn",
-    "TrainingStateMachineArn": "training_state_machine_arn",
-}
-"""Stack output -> Settings field."""
-
 REQUIRED_OUTPUTS = ("RegistryTableName", "ArtifactBucketName", "DataBucketName")
 
 
@@ -55,7 +46,9 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     if missing:
         msg = f"stack {stack!r} has no output {', '.join(missing)}: is it an mlops stack?"
         raise CommandError(msg)
-    fields = {field: outputs[name] for name, field in STACK_OUTPUTS.items() if name in outputs}
+    fields = {
+        field: outputs[name] for name, field in STACK_OUTPUT_FIELDS.items() if name in outputs
+    }
     return configured.model_validate({**configured.model_dump(), **fields})
 
 

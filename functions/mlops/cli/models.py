@@ -1,14 +1,12 @@
-"""`mlops models`: the model registry (list, show, history, create, promote, rollback)."""
+"""`mlops models`: the model registry (list, create, show, history, promote, rollback and
+clear-candidate)."""
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 from collections.abc import Callable
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from mlops.cli import CommandError, output
 from mlops.cli.context import add_target_arguments, cli_actor, open_registry_for
@@ -19,7 +17,6 @@ from mlops.registry import (
     AuditEvent,
     ModelRecord,
     ModelVersion,
-    RegistryError,
     RegistryStore,
 )
 
@@ -77,29 +74,7 @@ def register(subparsers: Any) -> None:
     for name, parser in commands.choices.items():
         parser.add_argument("--json", action="store_true", help="machine-readable output")
         add_target_arguments(parser)
-        parser.set_defaults(func=_one_line_errors(handlers[name]))
-
-
-def _one_line_errors(command: Command) -> Command:
-    """Turn the registry's typed errors and AWS failures into one-line CommandErrors."""
-
-    @functools.wraps(command)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (RegistryError, ValueError) as error:
-            raise CommandError(" ".join(str(error).split())) from None
-        except ClientError as error:
-            details = error.response.get("Error", {})
-            if details.get("Code") == "ResourceNotFoundException":
-                msg = "the registry table does not exist: check MLOPS_REGISTRY_TABLE or --stack"
-                raise CommandError(msg) from None
-            msg = f"{details.get('Code', 'AWS error')}: {details.get('Message', error)}"
-            raise CommandError(msg) from None
-        except BotoCoreError as error:
-            raise CommandError(str(error)) from None
-
-    return run
+        parser.set_defaults(func=handlers[name])
 
 
 # ---- commands -----------------------------------------------------------------------------

@@ -82,6 +82,13 @@ class Table:
         return Table({name: self.columns[name] for name in names}, self.n_rows)
 
 
+def missing_mask(values: np.ndarray) -> np.ndarray:
+    """True where a column's value is missing: "" (categorical) or NaN (numeric)."""
+    if values.dtype == object:
+        return np.asarray(values == "", dtype=bool)
+    return np.isnan(values.astype(np.float64))
+
+
 def column_types(spec: ModelSpec) -> dict[str, FeatureType]:
     """Every column the spec reads, with its type: features in spec order, then the target."""
     types = {feature.name: feature.type for feature in spec.features}
@@ -296,11 +303,11 @@ def _to_float(name: str, cell: Any, row: int) -> float:
 def _parse_categorical(name: str, cells: list[Any]) -> np.ndarray:
     values = np.empty(len(cells), dtype=object)
     for index, cell in enumerate(cells):
-        values[index] = category_text(cell, name, index + 1)
+        values[index] = _category_text(cell, name, index + 1)
     return values
 
 
-def category_text(cell: Any, name: str = "value", row: int | None = None) -> str:
+def _category_text(cell: Any, name: str, row: int) -> str:
     """A categorical value as text: None -> "", JSON numbers and booleans as JSON spells them
     (an integral float as an integer, so 1.0 and 1 are one category)."""
     if cell is None:
@@ -371,13 +378,3 @@ def split_table(
 def _strata(labels: np.ndarray) -> list[np.ndarray]:
     _, inverse = np.unique(labels.astype(str), return_inverse=True)
     return [np.flatnonzero(inverse == index) for index in range(int(inverse.max(initial=-1)) + 1)]
-
-
-def onnx_feeds(table: Table, spec: ModelSpec) -> dict[str, np.ndarray]:
-    """The ONNX model's inputs for a table: one [N, 1] tensor per feature (float32 / str)."""
-    feeds: dict[str, np.ndarray] = {}
-    for name in spec.numeric_features:
-        feeds[name] = table[name].astype(np.float32).reshape(-1, 1)
-    for name in spec.categorical_features:
-        feeds[name] = table[name].astype(str).astype(object).reshape(-1, 1)
-    return feeds

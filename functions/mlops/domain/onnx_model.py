@@ -54,9 +54,9 @@ class _Input:
 class OnnxModel:
     """One loaded ONNX artifact: an InferenceSession plus the feeds it expects."""
 
-    def __init__(self, onnx_bytes: bytes, *, intra_op_threads: int = 1) -> None:
+    def __init__(self, onnx_bytes: bytes) -> None:
         options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         try:

@@ -6,7 +6,6 @@ No external assets and no JavaScript; every piece of text is HTML-escaped.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -43,71 +42,14 @@ class ReportData(BaseModel):
     residuals: list[Point] | None = Field(default=None, description="(predicted, residual)")
 
 
-def _data(  # noqa: PLR0917
-    model: str,
-    version: int,
-    task: str,
-    metrics: Mapping[str, float],
-    production_version: int | None = None,
-    production_metrics: Mapping[str, float] | None = None,
-    decision_reason: str | None = None,
-    confusion: Confusion | Mapping[str, Any] | None = None,
-    roc: Sequence[Point] | None = None,
-    residuals: Sequence[Point] | None = None,
-) -> ReportData:
-    return ReportData.model_validate(
-        {
-            "model": model,
-            "version": version,
-            "task": task,
-            "metrics": dict(metrics),
-            "production_version": production_version,
-            "production_metrics": None if production_metrics is None else dict(production_metrics),
-            "decision_reason": decision_reason,
-            "confusion": confusion,
-            "roc": None if roc is None else list(roc),
-            "residuals": None if residuals is None else list(residuals),
-        }
-    )
+def build_report_json(**fields: Any) -> dict[str, Any]:
+    """The report's data (ReportData's fields) as a JSON-able dict (what evaluation.json holds)."""
+    return ReportData.model_validate(fields).model_dump(mode="json")
 
 
-def build_report_json(  # noqa: PLR0917  (the evaluation handler's call shape)
-    model: str,
-    version: int,
-    task: str,
-    metrics: Mapping[str, float],
-    production_version: int | None = None,
-    production_metrics: Mapping[str, float] | None = None,
-    decision_reason: str | None = None,
-    confusion: Confusion | Mapping[str, Any] | None = None,
-    roc: Sequence[Point] | None = None,
-    residuals: Sequence[Point] | None = None,
-) -> dict[str, Any]:
-    """The report's data as a JSON-able dict (what evaluation.json holds)."""
-    data = _data(
-        model, version, task, metrics, production_version, production_metrics,
-        decision_reason, confusion, roc, residuals,
-    )  # fmt: skip
-    return data.model_dump(mode="json")
-
-
-def render_report_html(  # noqa: PLR0917  (the evaluation handler's call shape)
-    model: str,
-    version: int,
-    task: str,
-    metrics: Mapping[str, float],
-    production_version: int | None = None,
-    production_metrics: Mapping[str, float] | None = None,
-    decision_reason: str | None = None,
-    confusion: Confusion | Mapping[str, Any] | None = None,
-    roc: Sequence[Point] | None = None,
-    residuals: Sequence[Point] | None = None,
-) -> str:
-    """A self-contained HTML page (what evaluation.html holds)."""
-    data = _data(
-        model, version, task, metrics, production_version, production_metrics,
-        decision_reason, confusion, roc, residuals,
-    )  # fmt: skip
+def render_report_html(**fields: Any) -> str:
+    """A self-contained HTML page (what evaluation.html holds) from ReportData's fields."""
+    data = ReportData.model_validate(fields)
     title = f"{data.model} v{data.version}: evaluation"
     sections = [f"<h1>{escape(title)}</h1>", f"<p>Task: {escape(data.task)}</p>"]
     if data.decision_reason is not None:

@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlops.domain.dataset import Table, split_table
+from mlops.domain.dataset import Table, missing_mask, split_table
 from mlops.domain.spec import ModelSpec
 from mlops.registry.entities import FeatureSchema, FeatureType
 
@@ -57,8 +57,9 @@ class TrainedModel:
 
 
 def train_model(table: Table, spec: ModelSpec) -> TrainedModel:
-    """Drop rows without a label, split, fit, convert to ONNX and score the holdout."""
-    labelled = table.take(np.flatnonzero(~_label_missing(table[spec.target])))
+    """Drop rows without a label, split, fit and convert to ONNX (the holdout is kept for the
+    evaluate step, which scores the ONNX artifact)."""
+    labelled = table.take(np.flatnonzero(~missing_mask(table[spec.target])))
     target = labelled[spec.target]
     stratify = target if spec.is_classification else None
     train, holdout = split_table(
@@ -113,12 +114,6 @@ def to_onnx(pipeline: Pipeline, spec: ModelSpec) -> bytes:
             pipeline, initial_types=initial_types, options=options, target_opset=TARGET_OPSET
         )
     return bytes(model.SerializeToString())
-
-
-def _label_missing(target: np.ndarray) -> np.ndarray:
-    if target.dtype == object:
-        return np.asarray(target == "", dtype=bool)
-    return np.isnan(target.astype(np.float64))
 
 
 def _target(table: Table, spec: ModelSpec) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlops.domain.dataset import DataFormatError, Table, read_table
+from mlops.domain.dataset import DataFormatError, Table, missing_mask, read_table
 from mlops.domain.spec import ModelSpec
 
 
@@ -45,7 +45,7 @@ def validate_table(table: Table, spec: ModelSpec) -> ValidationReport:
     """Run every check on a parsed table."""
     rules = spec.validation
     target = table[spec.target]
-    label_missing = _missing_mask(target)
+    label_missing = missing_mask(target)
     checks = [
         Check(
             name="min_rows",
@@ -79,7 +79,7 @@ def validate_table(table: Table, spec: ModelSpec) -> ValidationReport:
             )
         )
     missing_rates = {
-        name: float(_missing_mask(table[name]).mean()) if table.n_rows else 0.0
+        name: float(missing_mask(table[name]).mean()) if table.n_rows else 0.0
         for name in (feature.name for feature in spec.features)
     }
     checks.append(_missing_check(missing_rates, rules.max_missing_rate))
@@ -104,12 +104,6 @@ def validate_table(table: Table, spec: ModelSpec) -> ValidationReport:
         duplicate_rate=duplicate_rate,
         label_counts=label_counts,
     )
-
-
-def _missing_mask(values: np.ndarray) -> np.ndarray:
-    if values.dtype == object:
-        return np.asarray(values == "", dtype=bool)
-    return np.isnan(values.astype(np.float64))
 
 
 def _label_counts(labels: np.ndarray) -> dict[str, int]:

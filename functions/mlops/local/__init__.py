@@ -5,7 +5,7 @@ CDK template's resources through the AWS APIs, runs Lambda handlers in-process t
 invoke seam, routes EventBridge events, fires schedules on `tick()` and evaluates alarms.
 """
 
-from mlops.local.cloud import LocalCloud, LocalCloudError, serve_local, settings_environment
+from mlops.local.cloud import LocalCloud, LocalCloudError, settings_environment
 from mlops.local.deploy import DeployError
 from mlops.local.lambdas import HandlerError, Invocation
 from mlops.local.router import Delivery
@@ -20,7 +20,6 @@ __all__ = [
     "LocalCloudError",
     "TemplateError",
     "load_template",
-    "serve_local",
     "settings_environment",
     "synthesize",
 ]

@@ -32,7 +32,7 @@ from mlops.local.names import Place
 from mlops.local.router import Delivery, EventRouter
 from mlops.local.template import load_template
 from mlops.registry import RegistryStore, open_registry
-from mlops.settings import ENV_PREFIX, Settings
+from mlops.settings import ENV_PREFIX, STACK_OUTPUT_FIELDS, Settings
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_REGION = "us-east-1"
@@ -41,14 +41,6 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-OUTPUT_SETTINGS = {
-    "RegistryTableName": "registry_table",
-    "ArtifactBucketName": "artifact_bucket",
-    "DataBucketName": "data_bucket",
-    "NotificationTopicArn": "notification_topic_arn",
-    "TrainingStateMachineArn": "training_state_machine_arn",
-}
-"""Stack outputs (docs/architecture.md) -> the Settings fields they fill."""
 
 _ACTIVE_LOCK = threading.Lock()
 _active: LocalCloud | None = None
@@ -209,7 +201,7 @@ class LocalCloud:
         if self._settings is None:
             values: dict[str, Any] = {
                 field: value
-                for output, field in OUTPUT_SETTINGS.items()
+                for output, field in STACK_OUTPUT_FIELDS.items()
                 if (value := output_value(self.deployment.outputs, output)) is not None
             }
             self._settings = Settings.model_validate(values)
@@ -350,12 +342,3 @@ class LocalCloud:
 def _reset_caches() -> None:
     settings_module.reset_settings()
     aws.reset_clients()
-
-
-def serve_local(
-    template: dict[str, Any] | None = None, *, port: int = 0, stack: str = "Mlops"
-) -> LocalCloud:
-    """A started LocalCloud in server mode (call `.stop()` when done)."""
-    cloud = LocalCloud(template, stack=stack, server=True, port=port)
-    cloud.start()
-    return cloud

@@ -39,7 +39,9 @@ def source_files(root: Path = REPO_ROOT) -> list[Path]:
 def content_hash(files: Iterable[Path], extra: Mapping[str, Any] | None = None) -> str:
     digest = hashlib.sha256()
     for path in sorted(files):
-        digest.update(str(path.name).encode())
+        digest.update(
+            str(path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path).encode()
+        )
         digest.update(path.read_bytes())
     if extra:
         digest.update(json.dumps(extra, sort_keys=True).encode())
@@ -66,7 +68,9 @@ def synthesize(
         raise TemplateError(msg)
     merged_context: dict[str, Any] = {**SKIP_BUNDLING_CONTEXT, **(context or {})}
     cache_root = cache_root or REPO_ROOT / ".cache" / "synth"
-    outdir = cache_root / content_hash([app, *sources], merged_context)
+    # the commit is part of the key: the template carries it as the functions' code version
+    key = {"context": merged_context, "commit": _git_head(cwd or app.parent)}
+    outdir = cache_root / content_hash([app, *sources], key)
     template_path = outdir / f"{stack}.template.json"
     if not template_path.exists():
         _synthesize_into(app, outdir, merged_context, cwd or app.parent)
@@ -141,3 +145,22 @@ def load_template(stack: str = "Mlops", *, root: Path = REPO_ROOT) -> dict[str, 
         cache_root=root / ".cache" / "synth",
         cwd=root,
     )
+
+
+def _git_head(directory: Path) -> str:
+    """The checkout's commit ("" outside git), so each commit gets its own synthesized copy."""
+    git = shutil.which("git")
+    if git is None:
+        return ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(
+            [git, "rev-parse", "HEAD"],
+            check=False,
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if done.returncode == 0:
+            return done.stdout.strip()
+    return ""

@@ -10,8 +10,8 @@ from typing import Any
 
 from mlops.observability import logger
 from mlops.pipeline.payloads import FinalizeInput, PipelineState, StepError
-from mlops.pipeline.recording import recorded_step
-from mlops.registry.entities import Run, RunStatus, VersionStatus
+from mlops.pipeline.recording import ensure_run, recorded_step
+from mlops.registry.entities import RunStatus, VersionStatus
 from mlops.registry.errors import VersionNotFoundError
 from mlops.registry.store import RegistryStore
 
@@ -36,7 +36,7 @@ class RunSummary:
 def finalize_run(payload: FinalizeInput, *, store: RegistryStore, notify: Notify) -> RunSummary:
     """Close the run: completed (promoted or gate-rejected), rejected (invalid data) or failed."""
     state = payload.state
-    _ensure_run(store, state)
+    ensure_run(store, state)
     with recorded_step(store, state.run_id, "finalize") as step:
         status, reason, version = _outcome(payload, store)
         if status is RunStatus.FAILED and version is not None:
@@ -102,13 +102,6 @@ def _fail_version(store: RegistryStore, state: PipelineState, version: int, reas
     store.update_version(
         state.model, version, actor=f"pipeline:{state.run_id}",
         status=VersionStatus.FAILED, reason=reason,
-    )  # fmt: skip
-
-
-def _ensure_run(store: RegistryStore, state: PipelineState) -> None:
-    store.create_run(
-        Run(run_id=state.run_id, model=state.model, trigger=state.trigger,
-            data_uri=state.data_uri)
     )  # fmt: skip
 
 

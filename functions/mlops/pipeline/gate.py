@@ -68,6 +68,7 @@ def _promote(
             reason=decision.reason,
             canary_weight=decision.canary_weight if decision.mode == "canary" else None,
             shadow=decision.mode == "shadow",
+            expected_production=compared_with,
         )
     except NotPromotableError:
         state = store.get_alias(model, alias)
@@ -75,7 +76,7 @@ def _promote(
             return GateResult(decision=name, reason=decision.reason)
         raise
     except ConcurrentUpdateError:
-        reason = f"{alias.value} moved while promoting v{version}; not promoted"
+        reason = f"{alias.value} or production moved while promoting v{version}; not promoted"
         return GateResult(decision="rejected", reason=reason)
     return GateResult(decision=name, reason=decision.reason)
 

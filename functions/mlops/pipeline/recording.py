@@ -1,4 +1,4 @@
-"""Record each pipeline step into its run: start and finish times, outcome, detail, error."""
+"""Record a run and each of its steps: start and finish times, outcome, detail, error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops.observability import logger
-from mlops.registry.entities import RunStep, utc_now
+from mlops.pipeline.payloads import PipelineInput
+from mlops.registry.entities import Run, RunStep, utc_now
 from mlops.registry.store import RegistryStore
 
 
@@ -30,33 +31,25 @@ def recorded_step(store: RegistryStore, run_id: str, name: str) -> Iterator[Step
     `failed` with its error, and the error propagates (Step Functions sees it)."""
     log = StepLog()
     started = utc_now()
-    try:
-        yield log
-    except Exception as error:
-        detail = {**log.detail, "error": describe_error(error)}
-        record_step(
-            store,
-            run_id,
-            RunStep(
-                name=name,
-                started_at=started,
-                finished_at=utc_now(),
-                outcome="failed",
-                detail=detail,
-            ),
-        )
-        raise
-    record_step(
-        store,
-        run_id,
-        RunStep(
+
+    def finish() -> None:
+        step = RunStep(
             name=name,
             started_at=started,
             finished_at=utc_now(),
             outcome=log.outcome,
             detail=log.detail,
-        ),
-    )
+        )
+        record_step(store, run_id, step)
+
+    try:
+        yield log
+    except Exception as error:
+        log.outcome = "failed"
+        log.detail = {**log.detail, "error": describe_error(error)}
+        finish()
+        raise
+    finish()
 
 
 def record_step(store: RegistryStore, run_id: str, step: RunStep) -> None:
@@ -65,3 +58,15 @@ def record_step(store: RegistryStore, run_id: str, step: RunStep) -> None:
         store.record_run_step(run_id, step)
     except Exception:  # noqa: BLE001 - recording must never mask the step's own result or error
         logger.exception("could not record run step", extra={"run_id": run_id, "step": step.name})
+
+
+def ensure_run(store: RegistryStore, payload: PipelineInput) -> None:
+    """Create the run if the trigger did not (e.g. an execution started from the console)."""
+    store.create_run(
+        Run(
+            run_id=payload.run_id,
+            model=payload.model,
+            trigger=payload.trigger,
+            data_uri=payload.data_uri,
+        )
+    )

@@ -44,7 +44,8 @@ def _error_code(error: Exception) -> str:
 def _translate(error: Exception, uri: str) -> Exception:
     code = _error_code(error)
     if code in _MISSING_CODES:
-        return ObjectUnreadableError(uri, "not found" if code != "403" else "access denied")
+        denied = code in {"403", "AccessDenied"}
+        return ObjectUnreadableError(uri, "access denied" if denied else "not found")
     return TransientError(f"S3 error on {uri}: {code or type(error).__name__}: {error}")
 
 

@@ -9,10 +9,10 @@ from mlops.domain.validation import validate_bytes
 from mlops.pipeline.errors import ObjectUnreadableError
 from mlops.pipeline.jsonio import json_bytes
 from mlops.pipeline.payloads import PipelineInput, ValidationResult
-from mlops.pipeline.recording import recorded_step
+from mlops.pipeline.recording import ensure_run, recorded_step
 from mlops.pipeline.s3io import put_object, read_object
 from mlops.pipeline.specs import load_model_spec
-from mlops.registry.entities import DataFingerprint, Run
+from mlops.registry.entities import DataFingerprint
 from mlops.registry.store import RegistryStore
 
 
@@ -64,15 +64,3 @@ def run_validation(
         if result.reason:
             step.detail["reason"] = result.reason
         return result
-
-
-def ensure_run(store: RegistryStore, payload: PipelineInput) -> None:
-    """Create the run if the trigger did not (e.g. an execution started from the console)."""
-    store.create_run(
-        Run(
-            run_id=payload.run_id,
-            model=payload.model,
-            trigger=payload.trigger,
-            data_uri=payload.data_uri,
-        )
-    )

@@ -15,7 +15,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -42,14 +42,15 @@ from mlops.registry.errors import (
     ConcurrentUpdateError,
     ModelExistsError,
     ModelNotFoundError,
+    RegistryError,
     RunNotFoundError,
     VersionNotFoundError,
 )
 from mlops.registry.items import Item, n, s
-from mlops.registry.store import RegistryStore
+from mlops.registry.store import UNCHECKED, ExpectedProduction, RegistryStore
 
 MAX_ATTEMPTS = 30
-"""Attempts at allocating a version number before giving up with ConcurrentUpdateError."""
+"""Attempts at a contended write (a version number, a run) or at unprocessed batch reads."""
 
 RETRYABLE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -119,9 +120,10 @@ class DynamoDBRegistryStore(RegistryStore):
         return items.model_from_item(item)
 
     def list_models(self) -> list[ModelRecord]:
-        names = [item["name"]["S"] for item in self._query(items.CATALOG_PK, "MODEL#")]
-        found = {record.name: record for record in self._batch_get_models(names)}
-        return [found[name] for name in sorted(found)]
+        catalog = self._query(items.CATALOG_PK, "MODEL#")
+        keys = [items.model_key(item["name"]["S"]) for item in catalog]
+        records = [items.model_from_item(item) for item in self._batch_get(keys)]
+        return sorted(records, key=lambda record: record.name)
 
     # ---- versions -----------------------------------------------------------------------
     def register_version(self, name: str, draft: NewVersion, *, actor: str) -> ModelVersion:
@@ -133,15 +135,7 @@ class DynamoDBRegistryStore(RegistryStore):
             version = ModelVersion(
                 **draft.model_dump(), model=name, version=latest + 1, created_at=now, updated_at=now
             )
-            event = transitions.new_event(
-                name,
-                AuditAction.VERSION_REGISTERED,
-                actor,
-                now,
-                to_version=version.version,
-                reason=draft.status_reason or "",
-                detail={"status": draft.status.value, "run_id": draft.run_id},
-            )
+            event = transitions.registered_event(version, actor)
             counter = {
                 "Update": {
                     "TableName": self.table_name,
@@ -259,15 +253,7 @@ class DynamoDBRegistryStore(RegistryStore):
         }
         writes = [update]
         if status is not None:
-            event = transitions.new_event(
-                name,
-                AuditAction.STATUS_CHANGED,
-                actor,
-                now,
-                to_version=version,
-                reason=reason or "",
-                detail={"from": current.status.value, "to": status.value},
-            )
+            event = transitions.status_event(current, status, reason, actor, now)
             writes.append(self._put(items.audit_item(event), "attribute_not_exists(pk)"))
         try:
             self._transact(*writes)
@@ -296,6 +282,7 @@ class DynamoDBRegistryStore(RegistryStore):
         reason: str = "",
         canary_weight: float | None = None,
         shadow: bool = False,
+        expected_production: ExpectedProduction = UNCHECKED,
     ) -> AuditEvent:
         target = self.get_version(name, version)
         plan = transitions.plan_promotion(
@@ -307,6 +294,7 @@ class DynamoDBRegistryStore(RegistryStore):
             canary_weight=canary_weight,
             shadow=shadow,
             now=utc_now(),
+            expected_production=expected_production,
         )
         return self._apply(name, plan)
 
@@ -513,9 +501,9 @@ class DynamoDBRegistryStore(RegistryStore):
                 if not pending:
                     break
                 _backoff(attempt)
-
-    def _batch_get_models(self, names: list[str]) -> Iterator[ModelRecord]:
-        yield from map(items.model_from_item, self._batch_get([items.model_key(n) for n in names]))
+            else:  # never return a listing with entries silently missing
+                msg = f"DynamoDB left {self.table_name} keys unread after {MAX_ATTEMPTS} attempts"
+                raise RegistryError(msg)
 
     def _put(self, item: Item, condition: str | None = None) -> dict[str, Any]:
         put: dict[str, Any] = {"TableName": self.table_name, "Item": item}
@@ -527,11 +515,8 @@ class DynamoDBRegistryStore(RegistryStore):
         self, op: dict[str, Any], condition: str, values: dict[str, Any]
     ) -> dict[str, Any]:
         request = {"TableName": self.table_name, **op, "ConditionExpression": condition}
-        if values or op.get("ExpressionAttributeValues"):
-            request["ExpressionAttributeValues"] = {
-                **op.get("ExpressionAttributeValues", {}),
-                **values,
-            }
+        if values:
+            request["ExpressionAttributeValues"] = values
         return request
 
     def _transact(self, *writes: dict[str, Any]) -> None:
@@ -551,9 +536,9 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _backoff(attempt: int, sleep: Callable[[float], None] = time.sleep) -> None:
+def _backoff(attempt: int) -> None:
     """Full-jitter exponential backoff, capped at a quarter second."""
-    sleep(random.uniform(0, min(0.25, 0.005 * 2**attempt)))  # noqa: S311 - jitter, not crypto
+    time.sleep(random.uniform(0, min(0.25, 0.005 * 2**attempt)))  # noqa: S311 - jitter, not crypto
 
 
 def _encode_token(key: Item) -> str:

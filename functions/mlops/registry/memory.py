@@ -40,7 +40,7 @@ from mlops.registry.errors import (
     RunNotFoundError,
     VersionNotFoundError,
 )
-from mlops.registry.store import RegistryStore
+from mlops.registry.store import UNCHECKED, ExpectedProduction, RegistryStore
 
 EntityT = TypeVar("EntityT", bound=BaseModel)
 
@@ -118,17 +118,7 @@ class InMemoryRegistryStore(RegistryStore):
             state.record = state.record.model_copy(
                 update={"latest_version": number, "updated_at": now}
             )
-            state.audit.append(
-                transitions.new_event(
-                    name,
-                    AuditAction.VERSION_REGISTERED,
-                    actor,
-                    now,
-                    to_version=number,
-                    reason=draft.status_reason or "",
-                    detail={"status": draft.status.value, "run_id": draft.run_id},
-                )
-            )
+            state.audit.append(transitions.registered_event(version, actor))
             return version
 
     def get_version(self, name: str, version: int) -> ModelVersion:
@@ -178,17 +168,7 @@ class InMemoryRegistryStore(RegistryStore):
                 update["artifact"] = artifact
             if status is not None:
                 update |= {"status": status, "status_reason": reason}
-                state.audit.append(
-                    transitions.new_event(
-                        name,
-                        AuditAction.STATUS_CHANGED,
-                        actor,
-                        now,
-                        to_version=version,
-                        reason=reason or "",
-                        detail={"from": current.status.value, "to": status.value},
-                    )
-                )
+                state.audit.append(transitions.status_event(current, status, reason, actor, now))
             updated = current.model_copy(update=update)
             state.versions[version] = _copy(updated)
             return updated
@@ -209,6 +189,7 @@ class InMemoryRegistryStore(RegistryStore):
         reason: str = "",
         canary_weight: float | None = None,
         shadow: bool = False,
+        expected_production: ExpectedProduction = UNCHECKED,
     ) -> AuditEvent:
         with self._lock:
             target = self._version(name, version)
@@ -221,6 +202,7 @@ class InMemoryRegistryStore(RegistryStore):
                 canary_weight=canary_weight,
                 shadow=shadow,
                 now=utc_now(),
+                expected_production=expected_production,
             )
             return self._apply(name, plan)
 
@@ -268,7 +250,7 @@ class InMemoryRegistryStore(RegistryStore):
                 raise ConcurrentUpdateError(msg)
         for change in plan.aliases:
             if change.after is None:
-                del state.aliases[change.alias]
+                state.aliases.pop(change.alias, None)
             else:
                 state.aliases[change.alias] = _copy(change.after)
         for status in plan.statuses:

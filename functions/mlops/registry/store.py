@@ -14,7 +14,8 @@ Semantics every implementation guarantees (tests/unit/registry/registry_contract
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 from mlops.registry.entities import (
     AliasName,
@@ -31,6 +32,17 @@ from mlops.registry.entities import (
     VersionStatus,
 )
 from mlops.registry.errors import AliasNotSetError
+
+
+class Unchecked(Enum):
+    """The default of `expected_production`: promote whatever production currently is."""
+
+    PRODUCTION = "unchecked"
+
+
+UNCHECKED = Unchecked.PRODUCTION
+ExpectedProduction = int | None | Literal[Unchecked.PRODUCTION]
+"""The production version a promotion was judged against (None: no production version)."""
 
 
 class RegistryStore(ABC):
@@ -108,6 +120,7 @@ class RegistryStore(ABC):
         reason: str = "",
         canary_weight: float | None = None,
         shadow: bool = False,
+        expected_production: ExpectedProduction = UNCHECKED,
     ) -> AuditEvent:
         """Move `production` to version (canary_weight None and not shadow), or `candidate` to
         version with that traffic weight (0-1), or as a shadow (weight 0, scores every request).
@@ -115,7 +128,9 @@ class RegistryStore(ABC):
         archived, a candidate that became production leaves `candidate`.
         NotPromotableError for rejected/failed versions, a version without an artifact, or a
         version already at that alias;
-        ConcurrentUpdateError if the alias moved meanwhile.
+        ConcurrentUpdateError if the alias moved meanwhile, or if production is not (or stops
+        being, up to the atomic write) `expected_production`: a version judged against one
+        production version is never promoted over another.
         """
 
     @abstractmethod

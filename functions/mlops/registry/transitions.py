@@ -34,6 +34,7 @@ from mlops.registry.errors import (
     VersionInUseError,
     VersionNotFoundError,
 )
+from mlops.registry.store import UNCHECKED, ExpectedProduction
 
 MAX_PREVIOUS_VERSIONS = 20
 """How many earlier production versions an alias remembers for rollback."""
@@ -77,6 +78,34 @@ def new_event(
 ) -> AuditEvent:
     return AuditEvent(
         model=model, event_id=uuid.uuid4().hex, action=action, actor=actor, at=at, **fields
+    )
+
+
+def registered_event(version: ModelVersion, actor: str) -> AuditEvent:
+    """The audit event of a newly registered version."""
+    return new_event(
+        version.model,
+        AuditAction.VERSION_REGISTERED,
+        actor,
+        version.created_at,
+        to_version=version.version,
+        reason=version.status_reason or "",
+        detail={"status": version.status.value, "run_id": version.run_id},
+    )
+
+
+def status_event(
+    current: ModelVersion, status: VersionStatus, reason: str | None, actor: str, at: datetime
+) -> AuditEvent:
+    """The audit event of update_version moving `current` to `status`."""
+    return new_event(
+        current.model,
+        AuditAction.STATUS_CHANGED,
+        actor,
+        at,
+        to_version=current.version,
+        reason=reason or "",
+        detail={"from": current.status.value, "to": status.value},
     )
 
 
@@ -191,6 +220,7 @@ def plan_promotion(
     canary_weight: float | None,
     shadow: bool,
     now: datetime,
+    expected_production: ExpectedProduction = UNCHECKED,
 ) -> MovePlan:
     """Plan a move of `production` (no weight, no shadow) or `candidate` to target."""
     check_actor(actor)
@@ -198,10 +228,23 @@ def plan_promotion(
     if production is not None and production.version == version:
         msg = f"version {version} of {model!r} is already production"
         raise NotPromotableError(msg)
+    current = production.version if production is not None else None
+    if expected_production is not UNCHECKED and current != expected_production:
+        msg = (
+            f"production of {model!r} is {_named(current)}, not {_named(expected_production)} "
+            f"that version {version} was judged against; nothing was changed"
+        )
+        raise ConcurrentUpdateError(msg)
     if canary_weight is None and not shadow:
         return _plan_production(
             target, production=production, candidate=candidate, actor=actor, reason=reason, now=now
         )
+    # a candidate move leaves production as it is, but on condition that it still is
+    unchanged_production = (
+        [AliasChange(AliasName.PRODUCTION, production, production)]
+        if expected_production is not UNCHECKED
+        else []
+    )
     weight, shadow = _check_weight(canary_weight, shadow)
     if candidate is not None and candidate.version == version:
         if (candidate.weight, candidate.shadow) == (weight, shadow):
@@ -239,7 +282,12 @@ def plan_promotion(
         reason=reason,
         detail={"weight": weight, "shadow": shadow},
     )
-    return MovePlan(event, [AliasChange(AliasName.CANDIDATE, candidate, after)], statuses)
+    changes = [AliasChange(AliasName.CANDIDATE, candidate, after), *unchanged_production]
+    return MovePlan(event, changes, statuses)
+
+
+def _named(version: int | None) -> str:
+    return "unset" if version is None else f"v{version}"
 
 
 def _plan_production(

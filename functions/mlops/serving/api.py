@@ -47,15 +47,21 @@ def body_of(event: Mapping[str, Any]) -> Any:
     )
 
 
+def metric_model(model: str | None) -> str | None:
+    """The model named in error metrics: only one the registry confirmed, never a raw path
+    segment (each new dimension value would be a new paid custom metric)."""
+    return model if model is not None and current_service().cache.is_known(model) else None
+
+
 def refusal(error: ServingError, model: str | None) -> tuple[int, dict[str, Any]]:
     """The one mapping of typed errors to a status and JSON body (metric and log included)."""
-    _telemetry.error(error.kind, None if error.status == 404 else model)
+    _telemetry.error(error.kind, metric_model(model))
     logger.info("request refused", extra={"status": error.status, "reason": error.message})
     return error.status, error.body()
 
 
 def internal_error(error: Exception, model: str | None) -> tuple[int, dict[str, Any]]:
-    _telemetry.error("InternalError", model)
+    _telemetry.error("InternalError", metric_model(model))
     logger.exception("unexpected error while serving", extra={"error": str(error)})
     return 500, {"message": "internal error; the request id identifies it in the logs"}
 

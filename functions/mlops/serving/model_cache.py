@@ -87,14 +87,12 @@ class ModelCache:
         refresh_seconds: float,
         clock: Clock = time.monotonic,
         on_load_failure: LoadFailureHook | None = None,
-        intra_op_threads: int = 1,
     ) -> None:
         self._store = store
         self._artifacts = artifacts
         self._refresh = refresh_seconds
         self._clock = clock
         self._on_load_failure = on_load_failure
-        self._threads = intra_op_threads
         self._sessions: OrderedDict[tuple[str, int, str], LoadedModel] = OrderedDict()
         self._aliases: dict[tuple[str, AliasName], AliasEntry] = {}
         self._pinned: dict[tuple[str, int], tuple[ModelVersion, float]] = {}
@@ -154,6 +152,10 @@ class ModelCache:
         # keep serving what served before (None if nothing ever loaded)
         return AliasEntry(state, serving, now, load_error=str(failed))
 
+    def is_known(self, name: str) -> bool:
+        """Whether the registry has confirmed this model exists (no registry read)."""
+        return name in self._known_models
+
     def _model_exists(self, name: str) -> bool:
         """Asks the registry only about models not yet seen (models are never deleted): an
         unset candidate alias costs no read after the production alias was found."""
@@ -181,9 +183,10 @@ class ModelCache:
         if cached is None or self._clock() - cached[1] >= self._refresh:
             try:
                 record = self._store.get_version(name, version)
-            except registry_errors.ModelNotFoundError as error:
-                raise ModelNotFoundError(str(error)) from error
-            except registry_errors.VersionNotFoundError as error:
+            except (
+                registry_errors.ModelNotFoundError,
+                registry_errors.VersionNotFoundError,
+            ) as error:
                 raise ModelNotFoundError(str(error)) from error
             with self._lock:
                 if len(self._pinned) >= MAX_ALIAS_ENTRIES:
@@ -215,7 +218,7 @@ class ModelCache:
                 self._sessions.move_to_end(key)
                 return loaded
             data = self._artifacts.load_ref(record.artifact)
-            model = OnnxModel(data, intra_op_threads=self._threads)
+            model = OnnxModel(data)
             schema = record.feature_schema or _schema_from_inputs(model)
             _check_inputs_match(model, schema)
             spec = self._store.get_model(record.model).spec

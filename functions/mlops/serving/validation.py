@@ -41,10 +41,6 @@ def _problem(field: str | None, problem: str, record: int | None = None) -> Prob
     return fault
 
 
-def _fail(message: str, errors: list[Problem]) -> RequestValidationError:
-    return RequestValidationError(message, errors)
-
-
 # ---- body -----------------------------------------------------------------------------------
 def parse_json_body(body: str | None, *, base64_encoded: bool, max_bytes: int) -> Any:
     """The decoded JSON document; 413 above max_bytes, 400 for anything that is not JSON."""
@@ -70,7 +66,7 @@ def parse_json_body(body: str | None, *, base64_encoded: bool, max_bytes: int) -
 def validate_request_id(value: str) -> str:
     if not REQUEST_ID_PATTERN.fullmatch(value):
         problem = "must be 1-128 letters, digits, '.', '_', ':' or '-', starting alphanumeric"
-        raise _fail("invalid request id", [_problem("X-Request-Id", problem)])
+        raise RequestValidationError("invalid request id", [_problem("X-Request-Id", problem)])
     return value
 
 
@@ -111,7 +107,7 @@ def parse_predict_request(document: Any, *, max_records: int) -> PredictRequest:
     if version is not None and alias is not None:
         errors.append(_problem("alias", "give a version or an alias, not both"))
     if errors:
-        raise _fail("the request is invalid", errors)
+        raise RequestValidationError("the request is invalid", errors)
     return PredictRequest(records, version, None if alias is None else ALIASES[alias])
 
 
@@ -164,10 +160,6 @@ class RecordValidator:
         self._rules = tuple(_rule(f, f.name in rejecting) for f in feature_schema)
         self._names = frozenset(rule.name for rule in self._rules)
 
-    @property
-    def feature_names(self) -> list[str]:
-        return [rule.name for rule in self._rules]
-
     def validate(self, records: list[Any]) -> list[dict[str, Any]]:
         """Model-ready records, or RequestValidationError naming every fault.
 
@@ -204,7 +196,7 @@ class RecordValidator:
         if errors:
             fields = sorted({str(fault["field"]) for fault in errors if fault["field"] is not None})
             named = f": fields at fault: {', '.join(fields)}" if fields else ""
-            raise _fail(f"invalid records{named}", errors)
+            raise RequestValidationError(f"invalid records{named}", errors)
         return clean
 
     def _key_problems(self, index: int, record: dict[str, Any]) -> list[Problem]:
@@ -262,10 +254,10 @@ def parse_feedback(
     items = document.get("items")
     if not isinstance(items, list) or not items:
         errors.append(_problem("items", "must be a non-empty list"))
-        raise _fail("the feedback is invalid", errors)
+        raise RequestValidationError("the feedback is invalid", errors)
     if len(items) > max_items:
         errors.append(_problem("items", f"too many items: {len(items)}, the limit is {max_items}"))
-        raise _fail("the feedback is invalid", errors)
+        raise RequestValidationError("the feedback is invalid", errors)
     clean: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         item_errors = _feedback_item_problems(index, item, classes)
@@ -273,7 +265,7 @@ def parse_feedback(
         if not item_errors:
             clean.append(dict(item))
     if errors:
-        raise _fail("the feedback is invalid", errors)
+        raise RequestValidationError("the feedback is invalid", errors)
     return clean
 
 

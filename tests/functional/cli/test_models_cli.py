@@ -13,6 +13,8 @@ from moto import mock_aws
 
 from mlops import aws, settings
 from mlops.cli import main
+from mlops.local.cloud import FAKE_CREDENTIALS
+from mlops.local.tables import create_registry_table
 from mlops.registry import (
     ArtifactRef,
     DynamoDBRegistryStore,
@@ -27,29 +29,9 @@ TABLE = "cli-registry"
 ACTOR = f"cli:{getpass.getuser()}"
 
 
-def create_table(name: str) -> None:
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 @pytest.fixture
 def aws_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for variable, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
+    for variable, value in {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(variable, value)
     for variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "MLOPS_REGISTRY_TABLE"):
         monkeypatch.delenv(variable, raising=False)
@@ -64,7 +46,7 @@ def aws_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def registry(aws_account: None, monkeypatch: pytest.MonkeyPatch) -> RegistryStore:
     """A registry table named by the environment, as `mlops local up` would export it."""
-    create_table(TABLE)
+    create_registry_table(boto3.client("dynamodb"), TABLE)
     monkeypatch.setenv("MLOPS_REGISTRY_TABLE", TABLE)
     settings.reset_settings()
     return DynamoDBRegistryStore(TABLE, boto3.client("dynamodb"))
@@ -312,12 +294,19 @@ def test_clearing_the_candidate(churn: str, capsys: pytest.CaptureFixture[str]) 
     assert fields_of(out)["status"] == "archived (candidate cleared: errors)"
 
 
-def test_a_missing_table_is_one_line(
-    aws_account: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "command",
+    [("models", "list"), ("runs", "list", "churn"), ("runs", "show", "r1"), ("specs", "show", "x")],
+)
+def test_a_missing_table_is_one_line_for_every_command_group(
+    aws_account: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
 ) -> None:
     monkeypatch.setenv("MLOPS_REGISTRY_TABLE", "no-such-table")
     settings.reset_settings()
-    code, _, err = run(capsys, "models", "list")
+    code, _, err = run(capsys, *command)
     assert code == 1
     assert (
         err == "error: the registry table does not exist: check MLOPS_REGISTRY_TABLE or --stack\n"

@@ -15,18 +15,12 @@ from moto import mock_aws
 
 from mlops import aws, settings
 from mlops.handlers import evaluate, finalize, gate, train, validate
+from mlops.local.tables import create_registry_table
 from mlops.registry import DynamoDBRegistryStore, RegistryStore
+from mlops.serving.local_server import LocalLambdaContext
 from mlops.settings import Settings
 
 REGION = "us-east-1"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "pipeline-test"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:pipeline-test"
-    aws_request_id: str = "test-request"
 
 
 @dataclass
@@ -74,18 +68,7 @@ def pipeline_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[PipelineEnv]:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="artifacts-test")
         s3.create_bucket(Bucket="data-test")
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="registry-test",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_registry_table(boto3.client("dynamodb", region_name=REGION), "registry-test")
         topic = boto3.client("sns", region_name=REGION).create_topic(Name="notify")["TopicArn"]
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName="notify-copy")["QueueUrl"]
@@ -117,7 +100,7 @@ def lambda_error(error: Exception) -> dict[str, str]:
 def drive_pipeline(execution_input: dict[str, Any]) -> dict[str, Any]:
     """Run the steps as the state machine does (no Retry); Finalize's result."""
     state = dict(execution_input)
-    context = FakeContext()
+    context = LocalLambdaContext()
     try:
         state["validation"] = validate.handler(dict(state), context)
         if not state["validation"]["valid"]:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from pipeline_env import FakeContext, PipelineEnv, drive_pipeline
+from pipeline_env import PipelineEnv, drive_pipeline
 
 from mlops.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_hex, split_s3_uri
 from mlops.handlers import validate
@@ -28,6 +28,7 @@ from mlops.registry import (
     TriggerKind,
     VersionStatus,
 )
+from mlops.serving.local_server import LocalLambdaContext
 
 
 def _input(env: PipelineEnv, model: str, uri: str, run_id: str) -> dict[str, object]:
@@ -186,7 +187,7 @@ def test_tampered_production_artifact_fails_the_run(pipeline_env: PipelineEnv) -
 def _validated(env: PipelineEnv, run_id: str, seed: int) -> TrainInput:
     uri = env.upload(f"training/fraud/{run_id}.csv", to_csv(make_rows("binary", 200, seed=seed)))
     payload = _input(env, "fraud", uri, run_id)
-    payload["validation"] = validate.handler(dict(payload), FakeContext())
+    payload["validation"] = validate.handler(dict(payload), LocalLambdaContext())
     return TrainInput.model_validate(payload)
 
 

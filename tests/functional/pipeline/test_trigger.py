@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from pipeline_env import REGION, FakeContext, PipelineEnv
+from pipeline_env import REGION, PipelineEnv
 
 from mlops import settings
 from mlops.handlers import trigger
 from mlops.pipeline.demo_data import make_rows, make_spec, to_csv
 from mlops.registry import RunStatus, TriggerKind
+from mlops.serving.local_server import LocalLambdaContext
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_upload_delivered_three_times_starts_one_execution(
     env.upload("training/fraud/day 1.csv", to_csv(make_rows("binary", 60)))
     event = upload_event(env.settings.data_bucket, "training/fraud/day+1.csv")
 
-    outcomes = [trigger.handler(event, FakeContext())["outcome"] for _ in range(3)]
+    outcomes = [trigger.handler(event, LocalLambdaContext())["outcome"] for _ in range(3)]
 
     assert outcomes == ["started", "duplicate", "duplicate"]
     [execution] = _executions(state_machine)
@@ -90,7 +91,7 @@ def test_bad_upload_events_start_nothing_and_notify(
     env = pipeline_env
     env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
 
-    result = trigger.handler(upload_event(env.settings.data_bucket, key), FakeContext())
+    result = trigger.handler(upload_event(env.settings.data_bucket, key), LocalLambdaContext())
 
     assert result["outcome"] == "rejected"
     assert problem in result["reason"]
@@ -118,7 +119,7 @@ def test_alarm_and_schedule_train_on_the_newest_object(
     }
     schedule = {"source": "mlops.schedule", "model": "fraud", "time": "2026-11-27T00:00:00Z"}
 
-    results = [trigger.handler(event, FakeContext()) for event in (alarm, schedule)]
+    results = [trigger.handler(event, LocalLambdaContext()) for event in (alarm, schedule)]
 
     assert [result["outcome"] for result in results] == ["started", "started"]
     assert {result["data_uri"] for result in results} == {newest}
@@ -135,7 +136,7 @@ def test_alarm_leaving_alarm_state_is_ignored(
         "detail-type": "CloudWatch Alarm State Change",
         "detail": {"alarmName": "mlops/fraud/retrain/drift", "state": {"value": "OK"}},
     }
-    assert trigger.handler(event, FakeContext())["outcome"] == "ignored"
+    assert trigger.handler(event, LocalLambdaContext())["outcome"] == "ignored"
     assert _executions(state_machine) == []
 
 
@@ -143,7 +144,7 @@ def test_schedule_without_data_is_rejected(pipeline_env: PipelineEnv, state_mach
     pipeline_env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
     event = {"source": "mlops.schedule", "model": "fraud", "time": "2026-11-27T00:00:00Z"}
 
-    result = trigger.handler(event, FakeContext())
+    result = trigger.handler(event, LocalLambdaContext())
 
     assert result["outcome"] == "rejected"
     assert "no training data under" in result["reason"]

@@ -11,12 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[2] / "unit" / "registry"))
 
-from registry_table import create_registry_table
-
+from mlops.local.cloud import FAKE_CREDENTIALS
 from mlops.local.isolation import serialized_dynamodb
+from mlops.local.tables import create_registry_table
 from mlops.registry import DynamoDBRegistryStore
 
 TABLE = "registry-test"
@@ -24,12 +23,7 @@ TABLE = "registry-test"
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for variable, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
+    for variable, value in {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(variable, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from registry_contract import ACTOR, MODEL, RegistryContract, artifact_ref, draft
 
-from mlops.registry import DynamoDBRegistryStore, RegistryStore, items
+from mlops.registry import DynamoDBRegistryStore, RegistryError, RegistryStore, items
 
 
 class TestDynamoDBRegistryStore(RegistryContract):
@@ -84,3 +84,21 @@ def test_versions_stored_with_the_artifact_in_their_document_still_read(
         store.update_version(MODEL, 1, actor=ACTOR, artifact=artifact_ref(MODEL, 1, "c" * 64))
     store.promote(MODEL, 1, actor=ACTOR)
     assert store.resolve(MODEL).artifact == registered.artifact
+
+
+def test_a_listing_never_silently_drops_entries_dynamodb_keeps_unprocessed(
+    store: DynamoDBRegistryStore, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two models, and DynamoDB throttling every batch read of them
+    store.create_model("churn", actor=ACTOR)
+    store.create_model("fraud", actor=ACTOR)
+
+    def throttled(RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+    monkeypatch.setattr(dynamodb, "batch_get_item", throttled)
+    monkeypatch.setattr("mlops.registry.dynamodb._backoff", lambda attempt: None)
+
+    # Then the listing fails loudly instead of returning fewer models
+    with pytest.raises(RegistryError, match="keys unread after"):
+        store.list_models()

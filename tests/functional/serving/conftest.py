@@ -17,6 +17,7 @@ from serving_harness import FakeClock, Registrar
 
 from mlops import aws
 from mlops.artifacts import ArtifactStore
+from mlops.local.tables import create_registry_table
 from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.serving import api
 from mlops.settings import get_settings, reset_settings
@@ -70,19 +71,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_settings()
     aws.reset_clients()
     with mock_aws():
-        dynamodb = aws.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_registry_table(aws.client("dynamodb"), TABLE)
         s3 = aws.client("s3")
         s3.create_bucket(Bucket=ARTIFACTS)
         s3.create_bucket(Bucket=DATA)

@@ -1,34 +1,27 @@
-"""Helpers for the serving functional tests: a fake clock, a registrar, a handler caller."""
+"""Helpers for the serving functional tests: a fake clock, a registrar, a handler caller and
+a moto server for other processes to score against."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+from moto.server import ThreadedMotoServer
 from onnx_builders import BuiltModel
 
+from mlops import aws
 from mlops.artifacts import ArtifactStore
 from mlops.handlers.score import handler
+from mlops.local.tables import create_registry_table
+from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.registry.entities import NewVersion, Trigger, TriggerKind
 from mlops.registry.store import RegistryStore
 from mlops.serving.local_server import LocalLambdaContext, proxy_event, response_headers
-
-
-def create_registry_table(dynamodb: Any, name: str) -> None:
-    """The registry table's key schema (as the storage construct declares it)."""
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+from mlops.settings import reset_settings
 
 
 @dataclass
@@ -107,3 +100,40 @@ def call(
     except ValueError:
         document = text
     return Reply(result["statusCode"], document, response_headers(result))
+
+
+@contextmanager
+def moto_server_with_model(built: BuiltModel, prefix: str) -> Iterator[dict[str, str]]:
+    """A moto server whose registry (`<prefix>-registry`, buckets `<prefix>-artifacts` and
+    `<prefix>-data`) holds `built` promoted as model "fraud"; yields the environment variables
+    that point another process at it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    table, artifact_bucket = f"{prefix}-registry", f"{prefix}-artifacts"
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "MLOPS_REGISTRY_TABLE": table,
+        "MLOPS_ARTIFACT_BUCKET": artifact_bucket,
+        "MLOPS_DATA_BUCKET": f"{prefix}-data",
+    }
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            reset_settings()
+            aws.reset_clients()
+            create_registry_table(aws.client("dynamodb"), table)
+            for bucket in (artifact_bucket, f"{prefix}-data"):
+                aws.client("s3").create_bucket(Bucket=bucket)
+            store = DynamoDBRegistryStore(table, aws.client("dynamodb"))
+            artifacts = ArtifactStore(aws.client("s3"), artifact_bucket)
+            Registrar(store, artifacts).register("fraud", built, promote=True)
+        reset_settings()
+        aws.reset_clients()
+        yield env
+    finally:
+        server.stop()

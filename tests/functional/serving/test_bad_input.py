@@ -151,3 +151,22 @@ def test_base64_body_is_decoded_and_invalid_base64_refused() -> None:
     assert handler(event, LocalLambdaContext())["statusCode"] == 200
     event["body"] = "%%%not base64"
     assert handler(event, LocalLambdaContext())["statusCode"] == 400
+
+
+def test_error_metrics_never_name_a_model_the_registry_has_not_confirmed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a caller that invents model names in the path with a malformed body
+    for name in ("made-up-1", "made-up-2"):
+        assert call("POST", f"/v1/models/{name}/predict", raw="{").status == 400
+    # and a real model, once it has answered
+    assert call("POST", PREDICT, {"record": GOOD}).status == 200
+    assert call("POST", PREDICT, raw="{").status == 400
+
+    # Then invented names never become metric dimensions (each would be a paid custom metric)
+    errors = [
+        line
+        for line in (json.loads(text) for text in capsys.readouterr().out.splitlines() if text)
+        if "Errors" in line
+    ]
+    assert [line["model"] for line in errors] == ["unknown", "unknown", "fraud"]

@@ -15,6 +15,7 @@ from serving_harness import FakeClock, Registrar, call
 
 from mlops import aws
 from mlops.artifacts import ArtifactStore
+from mlops.local.tables import create_registry_table
 from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.serving import api
 from mlops.settings import get_settings, reset_settings
@@ -114,18 +115,7 @@ def warm_handler() -> Iterator[None]:
         reset_settings()
         aws.reset_clients()
         with mock_aws():
-            aws.client("dynamodb").create_table(
-                TableName="fuzz-registry",
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            create_registry_table(aws.client("dynamodb"), "fuzz-registry")
             for bucket in ("fuzz-artifacts", "fuzz-data"):
                 aws.client("s3").create_bucket(Bucket=bucket)
             store = DynamoDBRegistryStore("fuzz-registry", aws.client("dynamodb"))

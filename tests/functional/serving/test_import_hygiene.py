@@ -11,14 +11,8 @@ import sys
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 from onnx_builders import BuiltModel
-from serving_harness import Registrar, create_registry_table
-
-from mlops import aws
-from mlops.artifacts import ArtifactStore
-from mlops.registry.dynamodb import DynamoDBRegistryStore
-from mlops.settings import reset_settings
+from serving_harness import moto_server_with_model
 
 HEAVY = ["pandas", "scipy", "sklearn"]
 OFF_COLD_PATH = [
@@ -54,32 +48,7 @@ sys.stderr.write(json.dumps({
 def fresh_process(classifier: BuiltModel) -> dict[str, Any]:
     """A new interpreter (no moto in it) that predicts, then asks for health, against a moto
     server holding a promoted model; what it reports about its modules."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "MLOPS_REGISTRY_TABLE": "hygiene-registry",
-        "MLOPS_ARTIFACT_BUCKET": "hygiene-artifacts",
-        "MLOPS_DATA_BUCKET": "hygiene-data",
-    }
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
-            reset_settings()
-            aws.reset_clients()
-            create_registry_table(aws.client("dynamodb"), "hygiene-registry")
-            for bucket in ("hygiene-artifacts", "hygiene-data"):
-                aws.client("s3").create_bucket(Bucket=bucket)
-            store = DynamoDBRegistryStore("hygiene-registry", aws.client("dynamodb"))
-            artifacts = ArtifactStore(aws.client("s3"), "hygiene-artifacts")
-            Registrar(store, artifacts).register("fraud", classifier, promote=True)
-        reset_settings()
-        aws.reset_clients()
+    with moto_server_with_model(classifier, "hygiene") as env:
         completed = subprocess.run(
             [sys.executable, "-c", SCRIPT, json.dumps(HEAVY + OFF_COLD_PATH)],
             env={**os.environ, **env},
@@ -88,8 +57,6 @@ def fresh_process(classifier: BuiltModel) -> dict[str, Any]:
             timeout=120,
             check=False,
         )
-    finally:
-        server.stop()
     assert completed.returncode == 0, completed.stderr[-2000:]
     report: dict[str, Any] = json.loads(completed.stderr.strip().splitlines()[-1])
     return report

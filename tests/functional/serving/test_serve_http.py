@@ -16,16 +16,11 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pytest
-from moto.server import ThreadedMotoServer
 from onnx_builders import BuiltModel
-from serving_harness import Registrar, create_registry_table
+from serving_harness import Registrar, moto_server_with_model
 
-from mlops import aws
-from mlops.artifacts import ArtifactStore
 from mlops.cli import build_parser
-from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.serving.local_server import LocalApiServer, make_server
-from mlops.settings import reset_settings
 
 RECORD = {"amount": 42.0, "age": 51, "country": "us"}
 
@@ -140,61 +135,35 @@ SERVE = "import sys; from mlops.cli import main; sys.exit(main(sys.argv[1:]))"
 @pytest.mark.timeout(180)
 def test_mlops_serve_command_against_a_moto_server(classifier: BuiltModel) -> None:
     # Given a moto server holding a registered, promoted model
-    moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto_server.start()
-    host, moto_port = moto_server.get_host_and_port()
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://{host}:{moto_port}",
-        "MLOPS_REGISTRY_TABLE": "cli-registry",
-        "MLOPS_ARTIFACT_BUCKET": "cli-artifacts",
-        "MLOPS_DATA_BUCKET": "cli-data",
-    }
-    process = None
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
-            reset_settings()
-            aws.reset_clients()
-            create_registry_table(aws.client("dynamodb"), "cli-registry")
-            for bucket in ("cli-artifacts", "cli-data"):
-                aws.client("s3").create_bucket(Bucket=bucket)
-            store = DynamoDBRegistryStore("cli-registry", aws.client("dynamodb"))
-            artifacts = ArtifactStore(aws.client("s3"), "cli-artifacts")
-            Registrar(store, artifacts).register("fraud", classifier, promote=True)
-        reset_settings()
-        aws.reset_clients()
-        # When `mlops serve` runs in its own process
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-c", SERVE, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stderr is not None
-        banner = process.stderr.readline()  # written once the socket listens
-        assert "serving the scoring API on" in banner, banner + process.stderr.read()
-        url = f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(f"{url}/v1/health", timeout=30) as response:
-            assert json.loads(response.read()) == {"status": "ok", "code_version": "unknown"}
-        request = urllib.request.Request(
-            f"{url}/v1/models/fraud/predict", data=json.dumps({"record": RECORD}).encode()
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer = json.loads(response.read())
-        # Then curl-like clients get predictions from the registered model
-        assert (answer["model"], answer["version"]) == ("fraud", 1)
-        assert answer["predictions"][0]["label"] in classifier.classes
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-            if process.stderr is not None:
-                process.stderr.close()
-        moto_server.stop()
+    with moto_server_with_model(classifier, "cli") as moto_env:
+        process = None
+        try:
+            # When `mlops serve` runs in its own process
+            port = free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-c", SERVE, "serve", "--port", str(port)],
+                env={**os.environ, **moto_env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert process.stderr is not None
+            banner = process.stderr.readline()  # written once the socket listens
+            assert "serving the scoring API on" in banner, banner + process.stderr.read()
+            url = f"http://127.0.0.1:{port}"
+            with urllib.request.urlopen(f"{url}/v1/health", timeout=30) as response:
+                assert json.loads(response.read()) == {"status": "ok", "code_version": "unknown"}
+            request = urllib.request.Request(
+                f"{url}/v1/models/fraud/predict", data=json.dumps({"record": RECORD}).encode()
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.loads(response.read())
+            # Then curl-like clients get predictions from the registered model
+            assert (answer["model"], answer["version"]) == ("fraud", 1)
+            assert answer["predictions"][0]["label"] in classifier.classes
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+                if process.stderr is not None:
+                    process.stderr.close()

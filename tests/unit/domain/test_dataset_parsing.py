@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -13,7 +12,6 @@ import pytest
 from mlops.domain.dataset import (
     DataFormatError,
     Table,
-    onnx_feeds,
     read_table,
     split_table,
     table_to_jsonl_gz,
@@ -191,19 +189,6 @@ def test_all_singleton_classes_fall_back_to_a_random_split() -> None:
 def test_split_refuses_a_single_row() -> None:
     with pytest.raises(ValueError, match="cannot split 1 row"):
         split_table(Table({"x": np.array([1.0])}, 1), 0.2, seed=1)
-
-
-def test_onnx_feeds_are_one_column_tensors_in_input_order(
-    make_spec: SpecFactory, make_table: TableFactory
-) -> None:
-    feeds = onnx_feeds(make_table("binary", n=12), make_spec())
-
-    assert list(feeds) == ["age", "income", "plan"]
-    assert feeds["age"].dtype == np.float32
-    assert feeds["age"].shape == (12, 1)
-    assert feeds["plan"].dtype == object
-    assert feeds["plan"].shape == (12, 1)
-    assert any(math.isnan(value) for value in feeds["age"].ravel())
 
 
 def test_a_header_without_rows_is_an_empty_table(make_spec: SpecFactory) -> None:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 import numpy as np
 import onnxruntime as ort
 import pytest
+from onnx_feeds import onnx_feeds
 
-from mlops.domain.dataset import Table, onnx_feeds
+from mlops.domain.dataset import Table
 from mlops.domain.metrics import compute_metrics
 from mlops.domain.spec import ModelSpec
 from mlops.domain.training import TrainedModel, TrainingError, feature_matrix, train_model

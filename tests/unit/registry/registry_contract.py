@@ -601,6 +601,57 @@ class RegistryContract:
             1: VersionStatus.ARCHIVED,
         }
 
+    @pytest.mark.parametrize("canary_weight", [None, 0.1])
+    def test_a_promotion_judged_against_another_production_changes_nothing(
+        self, store: RegistryStore, three_versions: str, canary_weight: float | None
+    ) -> None:
+        # Given version 3 judged against production v1, but production is now v2
+        store.promote(three_versions, 1, actor=ACTOR)
+        store.promote(three_versions, 2, actor="other")
+        history = store.history(three_versions)
+        # When the gate promotes it on that condition
+        with pytest.raises(ConcurrentUpdateError, match="v2, not v1"):
+            store.promote(
+                three_versions, 3, actor=ACTOR, canary_weight=canary_weight, expected_production=1
+            )
+        # Then nothing changed
+        assert store.history(three_versions) == history
+        assert store.get_alias(three_versions, AliasName.CANDIDATE) is None
+        assert statuses(store)[3] is VersionStatus.REGISTERED
+
+    def test_promotions_judged_against_the_current_production_go_through(
+        self, store: RegistryStore, three_versions: str
+    ) -> None:
+        store.promote(three_versions, 1, actor=ACTOR, expected_production=None)
+        store.promote(three_versions, 2, actor=ACTOR, canary_weight=0.2, expected_production=1)
+        store.promote(three_versions, 3, actor=ACTOR, expected_production=1)
+
+        assert store.resolve(three_versions).version == 3
+        assert store.get_alias(three_versions, AliasName.CANDIDATE) is not None
+
+    def test_a_canary_judged_on_a_stale_production_read_changes_nothing(
+        self, store: RegistryStore, three_versions: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Given a gate that read production v1 just before another promotion moved it to v2
+        store.promote(three_versions, 1, actor=ACTOR)
+        stale = store.get_alias(three_versions, AliasName.PRODUCTION)
+        store.promote(three_versions, 2, actor="other")
+        fresh = store.get_alias
+        monkeypatch.setattr(
+            store,
+            "get_alias",
+            lambda name, alias: stale if alias is AliasName.PRODUCTION else fresh(name, alias),
+        )
+        history = store.history(three_versions)
+        # When it makes version 3 a canary on the condition that production is still v1
+        with pytest.raises(ConcurrentUpdateError):
+            store.promote(three_versions, 3, actor=ACTOR, canary_weight=0.1, expected_production=1)
+        monkeypatch.undo()
+        # Then the atomic write noticed production moved, and nothing changed
+        assert store.history(three_versions) == history
+        assert store.get_alias(three_versions, AliasName.CANDIDATE) is None
+        assert statuses(store)[3] is VersionStatus.REGISTERED
+
     # ---- history ------------------------------------------------------------------------
     def test_history_is_oldest_first_and_limited_to_the_latest(
         self, store: RegistryStore, three_versions: str

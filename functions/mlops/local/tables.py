@@ -1,9 +1,10 @@
-"""The registry table as the stack defines it: `pk`/`sk` strings, on demand, no index."""
+"""The registry table as the storage construct declares it, for tests and benchmarks."""
 
 from typing import Any
 
 
 def create_registry_table(client: Any, name: str) -> None:
+    """Create the registry table (`pk`/`sk` string keys, on demand) through `client`."""
     client.create_table(
         TableName=name,
         KeySchema=[
