@@ -10,7 +10,7 @@ from typing import Any
 
 from mlops.observability import logger
 from mlops.pipeline.payloads import FinalizeInput, PipelineState, StepError
-from mlops.pipeline.recording import ensure_run, recorded_step
+from mlops.pipeline.recording import ensure_run, recorded_step, versions_of_run
 from mlops.registry.entities import RunStatus, VersionStatus
 from mlops.registry.errors import VersionNotFoundError
 from mlops.registry.store import RegistryStore
@@ -86,10 +86,8 @@ def _outcome(
 
 def _version_of_run(store: RegistryStore, state: PipelineState) -> int | None:
     """The version this run registered, if a step failed after registering it."""
-    for candidate in store.list_versions(state.model, limit=20).items:
-        if candidate.run_id == state.run_id:
-            return int(candidate.version)
-    return None
+    registered = versions_of_run(store, state.model, state.run_id)
+    return registered[0].version if registered else None
 
 
 def _fail_version(store: RegistryStore, state: PipelineState, version: int, reason: str) -> None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from mlops.observability import logger
 from mlops.pipeline.payloads import PipelineInput
-from mlops.registry.entities import Run, RunStep, utc_now
+from mlops.registry.entities import ModelVersion, Run, RunStep, utc_now
+from mlops.registry.errors import RunNotFoundError
 from mlops.registry.store import RegistryStore
+
+VERSION_PAGE = 50
+"""Versions read per registry page while looking for a run's versions."""
 
 
 @dataclass
@@ -70,3 +75,24 @@ def ensure_run(store: RegistryStore, payload: PipelineInput) -> None:
             data_uri=payload.data_uri,
         )
     )
+
+
+def versions_of_run(store: RegistryStore, model: str, run_id: str) -> list[ModelVersion]:
+    """The versions a run registered, newest first: pages back to the run's start (or through
+    every version when the run is not recorded), however many other runs registered meanwhile."""
+    try:
+        since: datetime | None = store.get_run(run_id).started_at
+    except RunNotFoundError:
+        since = None
+    found: list[ModelVersion] = []
+    token: str | None = None
+    while True:
+        page = store.list_versions(model, limit=VERSION_PAGE, next_token=token)
+        for version in page.items:
+            if since is not None and version.created_at < since:
+                return found
+            if version.run_id == run_id:
+                found.append(version)
+        token = page.next_token
+        if token is None:
+            return found

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
-from mlops.domain.spec import ModelSpec
+from mlops.domain.spec import ModelSpec, SpecError, parse_spec
 from mlops.pipeline.errors import PipelineInputError
 from mlops.registry.errors import ModelNotFoundError
 from mlops.registry.store import RegistryStore
@@ -20,7 +18,6 @@ def load_model_spec(store: RegistryStore, model: str) -> ModelSpec:
         msg = f"model {model!r} has no spec: set one with `mlops specs put FILE`"
         raise PipelineInputError(msg)
     try:
-        return ModelSpec.model_validate(record.spec)
-    except ValidationError as error:
-        msg = f"model {model!r} has an invalid stored spec: {error.errors()[0]['msg']}"
-        raise PipelineInputError(msg) from None
+        return parse_spec(record.spec, f"stored for {model!r}")
+    except SpecError as error:
+        raise PipelineInputError(str(error)) from None

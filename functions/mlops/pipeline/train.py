@@ -17,7 +17,7 @@ from mlops.observability import logger
 from mlops.pipeline.errors import ObjectUnreadableError, PipelineInputError
 from mlops.pipeline.jsonio import json_bytes
 from mlops.pipeline.payloads import TrainingResult, TrainInput
-from mlops.pipeline.recording import describe_error, recorded_step
+from mlops.pipeline.recording import describe_error, recorded_step, versions_of_run
 from mlops.pipeline.s3io import read_object
 from mlops.pipeline.specs import load_model_spec
 from mlops.registry.entities import ArtifactRef, NewVersion, VersionStatus
@@ -28,8 +28,6 @@ METADATA_FILE = "metadata.json"
 BASELINE_FILE = "baseline.json"
 HOLDOUT_FILE = "holdout.jsonl.gz"
 REPORT_FILES = (("metadata", METADATA_FILE), ("baseline", BASELINE_FILE), ("holdout", HOLDOUT_FILE))
-ABANDONED_LOOKBACK = 20
-"""How many of the newest versions to search for ones an earlier attempt of a run left."""
 
 
 @dataclass(frozen=True)
@@ -162,13 +160,8 @@ def _write_artifacts(trained: _Trained, version: int, artifacts: ArtifactStore) 
 
 def _fail_abandoned(store: RegistryStore, trained: _Trained) -> None:
     """Fail the artifact-less versions an earlier attempt of this run left (a retried step)."""
-    run_id = trained.payload.run_id
-    for earlier in store.list_versions(trained.payload.model, limit=ABANDONED_LOOKBACK).items:
-        if (
-            earlier.run_id == run_id
-            and earlier.artifact is None
-            and earlier.status is VersionStatus.REGISTERED
-        ):
+    for earlier in versions_of_run(store, trained.payload.model, trained.payload.run_id):
+        if earlier.artifact is None and earlier.status is VersionStatus.REGISTERED:
             _fail(store, trained, earlier.version, "abandoned: the train step was retried")
 
 
