@@ -41,6 +41,13 @@ class ServingConfig(_Strict):
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=6_291_456)
     capture_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     memory_mb: int = Field(default=1_024, ge=128, le=10_240)
+    snap_start: bool = Field(
+        default=False,
+        description=(
+            "Lambda SnapStart on the score function (the API then calls its `live` alias): "
+            "imports and client setup leave the cold path; snapshots are billed while cached"
+        ),
+    )
 
 
 class ApiConfig(_Strict):

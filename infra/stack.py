@@ -45,7 +45,7 @@ class MlopsStack(Stack):
             data_bucket=self.storage.data_bucket,
             models=config.models,
         )
-        self.api = Api(self, "Api", score=self.functions.by_name["score"], config=config.api)
+        self.api = Api(self, "Api", score=self.functions.score_endpoint, config=config.api)
 
         outputs = {
             "RegistryTableName": self.storage.registry_table.table_name,

@@ -169,6 +169,14 @@ class Functions(Construct):
         self._grant_read(self._storage.artifact_bucket, score)
         self._grant_put(self._storage.data_bucket, score, "captures/*")
         self._grant_put(self._storage.data_bucket, score, "feedback/*")
+        self.score_endpoint: lambda_.IFunction = score
+        if config.serving.snap_start:
+            cfn_function = score.node.default_child
+            assert isinstance(cfn_function, lambda_.CfnFunction)
+            cfn_function.add_property_override("SnapStart", {"ApplyOn": "PublishedVersions"})
+            self.score_endpoint = lambda_.Alias(
+                self, "ScoreLive", alias_name="live", version=score.current_version
+            )
 
     def add_trigger(self, state_machine: sfn.IStateMachine) -> lambda_.Function:
         """The trigger function: may start executions of ``state_machine`` (no other)."""

@@ -132,9 +132,10 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def api_key_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The same stack with API keys and CORS switched on by configuration."""
+    """The same stack with API keys, CORS and SnapStart switched on by configuration."""
     config = {
         **TEST_CONFIG,
+        "serving": {**TEST_CONFIG["serving"], "snap_start": True},
         "api": {
             "auth": "api_key",
             "cors_origins": ["https://app.example.com"],

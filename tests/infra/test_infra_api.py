@@ -100,3 +100,35 @@ def test_api_key_mode_requires_keys_adds_a_usage_plan_and_cors(api_key_synth: Sy
     assert len(api_key_synth.resources("AWS::ApiGateway::UsagePlanKey")) == 1
     origin_header = json.dumps(methods[("OPTIONS", "/v1/models")]["Integration"])
     assert "https://app.example.com" in origin_header
+
+
+def _integration_targets(synth: Synth) -> set[str]:
+    """What the API's Lambda proxy integrations invoke, as compact JSON of their URI."""
+    return {
+        json.dumps(method["Properties"]["Integration"]["Uri"], sort_keys=True)
+        for method in synth.resources("AWS::ApiGateway::Method").values()
+        if method["Properties"].get("Integration", {}).get("Type") == "AWS_PROXY"
+    }
+
+
+def test_by_default_the_api_invokes_the_score_function_without_snapstart(synth: Synth) -> None:
+    score_id, score = synth.function("score")
+
+    assert "SnapStart" not in score["Properties"]
+    assert not synth.resources("AWS::Lambda::Alias")
+    (target,) = _integration_targets(synth)
+    assert score_id in target
+
+
+def test_snapstart_mode_publishes_a_version_and_the_api_invokes_its_live_alias(
+    api_key_synth: Synth,
+) -> None:
+    _, score = api_key_synth.function("score")
+    assert score["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+
+    ((alias_id, alias),) = api_key_synth.resources("AWS::Lambda::Alias").items()
+    assert alias["Properties"]["Name"] == "live"
+    version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    assert api_key_synth.template["Resources"][version_id]["Type"] == "AWS::Lambda::Version"
+    (target,) = _integration_targets(api_key_synth)
+    assert alias_id in target
