@@ -31,7 +31,7 @@ from mlops.domain.onnx_model import OnnxModel
 from mlops.domain.spec import ModelSpec
 from mlops.domain.training import train_model
 from mlops.local import LocalCloud
-from mlops.pipeline.demo_data import make_rows, make_spec, to_csv
+from mlops.local.demo_data import make_rows, make_spec, to_csv
 
 TARGET_RATIO = 1.5
 

@@ -16,8 +16,8 @@ import pytest
 from moto.sns import sns_backends
 
 from mlops.local import LocalCloud
+from mlops.local.demo_data import make_spec
 from mlops.local.template import REPO_ROOT, source_files, synthesize
-from mlops.pipeline.demo_data import make_spec
 from mlops.registry import RegistryStore
 
 SCHEDULED_MODEL = "nightly"

@@ -10,7 +10,7 @@ from typing import Any
 
 from mlops.local import LocalCloud
 from mlops.local.cloud import settings_environment
-from mlops.pipeline.demo_data import make_rows, make_spec, to_csv
+from mlops.local.demo_data import make_rows, make_spec, to_csv
 
 MLOPS = "import sys; from mlops.cli import main; sys.exit(main(sys.argv[1:]))"
 

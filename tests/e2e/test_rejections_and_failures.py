@@ -10,8 +10,8 @@ from e2e_platform import Platform
 
 from mlops.artifacts import ArtifactStore
 from mlops.cli import main
+from mlops.local.demo_data import make_rows, to_csv
 from mlops.pipeline import train as train_use_case
-from mlops.pipeline.demo_data import make_rows, to_csv
 from mlops.pipeline.errors import TransientError
 from mlops.registry import RunStatus, VersionStatus
 

@@ -9,7 +9,7 @@ from e2e_platform import Platform
 
 from mlops.artifacts import ArtifactStore
 from mlops.domain.onnx_model import OnnxModel
-from mlops.pipeline.demo_data import COLORS, make_rows, to_csv
+from mlops.local.demo_data import COLORS, make_rows, to_csv
 from mlops.registry import VersionStatus
 
 

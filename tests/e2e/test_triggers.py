@@ -9,7 +9,7 @@ import pytest
 from e2e_platform import SCHEDULED_MODEL, Platform
 
 from mlops.cli import main
-from mlops.pipeline.demo_data import make_rows, to_csv
+from mlops.local.demo_data import make_rows, to_csv
 from mlops.registry import RunStatus, TriggerKind
 
 

@@ -7,7 +7,7 @@ import json
 from e2e_platform import Platform
 
 from mlops.artifacts import ArtifactStore, sha256_hex
-from mlops.pipeline.demo_data import make_rows, to_csv
+from mlops.local.demo_data import make_rows, to_csv
 from mlops.registry import AliasName, RunStatus, VersionStatus
 
 

@@ -79,7 +79,7 @@ class _Demo:
 
 def _lifecycle(demo: _Demo, scratch: Path, rows: int) -> None:
     cloud = demo.cloud
-    from mlops.pipeline.demo_data import make_rows, make_spec, to_csv
+    from mlops.local.demo_data import make_rows, make_spec, to_csv
 
     spec = make_spec(
         MODEL,

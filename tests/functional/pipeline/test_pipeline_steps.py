@@ -13,9 +13,9 @@ from pipeline_env import PipelineEnv, drive_pipeline
 
 from mlops.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_hex, split_s3_uri
 from mlops.handlers import validate
+from mlops.local.demo_data import make_rows, make_spec, to_csv
 from mlops.local.isolation import serialized_dynamodb
 from mlops.pipeline import train as train_use_case
-from mlops.pipeline.demo_data import make_rows, make_spec, to_csv
 from mlops.pipeline.payloads import TrainingResult, TrainInput
 from mlops.pipeline.train import run_training
 from mlops.registry import (

@@ -11,7 +11,7 @@ from pipeline_env import REGION, PipelineEnv
 
 from mlops import settings
 from mlops.handlers import trigger
-from mlops.pipeline.demo_data import make_rows, make_spec, to_csv
+from mlops.local.demo_data import make_rows, make_spec, to_csv
 from mlops.registry import RunStatus, TriggerKind
 from mlops.serving.local_server import LocalLambdaContext
 

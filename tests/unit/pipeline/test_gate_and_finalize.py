@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlops.pipeline.demo_data import make_spec
+from mlops.local.demo_data import make_spec
 from mlops.pipeline.errors import PipelineInputError
 from mlops.pipeline.finalize import error_text, finalize_run
 from mlops.pipeline.gate import apply_gate

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mlops.pipeline.demo_data import make_spec
+from mlops.local.demo_data import make_spec
 from mlops.pipeline.errors import PipelineInputError
 from mlops.pipeline.specs import load_model_spec
 from mlops.registry import InMemoryRegistryStore
