@@ -19,6 +19,7 @@ from typing import Any
 
 from mlops.local import names, patterns, schedule
 from mlops.local.intrinsics import Resolver
+from mlops.local.router import DELIVERABLE_SERVICES
 
 LOGGER = logging.getLogger(__name__)
 
@@ -426,6 +427,10 @@ def _api_target(target: dict[str, Any]) -> dict[str, Any]:
     keys = ("Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer",
             "SqsParameters", "RetryPolicy", "DeadLetterConfig")  # fmt: skip
     converted = {key: target[key] for key in keys if key in target}
+    service = str(converted.get("Arn", "")).split(":")[2:3]
+    if service and service[0] not in DELIVERABLE_SERVICES:
+        msg = f"target {target.get('Id')}: the local cloud does not deliver to {service[0]}"
+        raise ValueError(msg)
     transformer = converted.get("InputTransformer")
     if transformer is not None and not isinstance(transformer.get("InputPathsMap", {}), dict):
         msg = f"target {target.get('Id')}: InputPathsMap must be an object"

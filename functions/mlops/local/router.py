@@ -31,6 +31,14 @@ from mlops.local import patterns, schedule
 from mlops.local.names import Place
 from mlops.local.transform import target_input
 
+DELIVERABLE_SERVICES = frozenset({"lambda", "states", "sns", "sqs", "events"})
+"""Target services the router delivers to; the deployer refuses rules targeting others."""
+
+
+class UnsupportedTargetError(Exception):
+    """A rule targets a service the local cloud does not deliver to."""
+
+
 LOGGER = logging.getLogger(__name__)
 
 _S3_REASONS = {
@@ -242,4 +250,4 @@ class EventRouter:
             event = payload if isinstance(payload, dict) else {}
             return len(self.publish(event, bus=parts[5].split("/", 1)[1]))
         msg = f"the local cloud does not deliver to {service} targets ({arn})"
-        raise NotImplementedError(msg)
+        raise UnsupportedTargetError(msg)

@@ -49,17 +49,10 @@ def _promote(
     actor: str,
     compared_with: int | None,
 ) -> GateResult:
+    """Promote on condition that production is still what evaluation compared against (the
+    registry checks it in the same transaction as the move)."""
     name = _DECISIONS[decision.mode]
     alias = AliasName.PRODUCTION if decision.mode == "direct" else AliasName.CANDIDATE
-    current = store.get_alias(model, AliasName.PRODUCTION)
-    current_version = current.version if current else None
-    if current_version not in {compared_with, version}:
-        reason = (
-            f"production moved to v{current_version} while this run compared against "
-            f"{'no production version' if compared_with is None else f'v{compared_with}'}; "
-            "not promoted (run again to compare with the new production version)"
-        )
-        return GateResult(decision="rejected", reason=reason)
     try:
         store.promote(
             model,
@@ -76,9 +69,28 @@ def _promote(
             return GateResult(decision=name, reason=decision.reason)
         raise
     except ConcurrentUpdateError:
-        reason = f"{alias.value} or production moved while promoting v{version}; not promoted"
-        return GateResult(decision="rejected", reason=reason)
+        return GateResult(
+            decision="rejected", reason=_lost_race(store, model, alias, version, compared_with)
+        )
     return GateResult(decision=name, reason=decision.reason)
+
+
+def _lost_race(
+    store: RegistryStore, model: str, alias: AliasName, version: int, compared_with: int | None
+) -> str:
+    production = store.get_alias(model, AliasName.PRODUCTION)
+    current = production.version if production is not None else None
+    if current == compared_with:
+        return f"{alias.value} moved while promoting v{version}; not promoted"
+
+    def named(number: int | None) -> str:
+        return "no production version" if number is None else f"v{number}"
+
+    return (
+        f"production moved to {named(current)} while this run compared against "
+        f"{named(compared_with)}; not promoted (run again to compare with the new production "
+        "version)"
+    )
 
 
 def _reject(store: RegistryStore, model: str, version: int, actor: str, reason: str) -> None:

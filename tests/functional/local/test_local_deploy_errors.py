@@ -48,6 +48,15 @@ def test_only_one_local_cloud_runs_at_a_time() -> None:
     [
         ({"ScheduleExpression": "cron(0 12 L * ? *)"}, "L, W and #"),
         ({"EventPattern": {"source": [{"sufix": ".csv"}]}}, "unknown content filter 'sufix'"),
+        (
+            {
+                "EventPattern": {"source": ["app"]},
+                "Targets": [
+                    {"Id": "Log", "Arn": "arn:aws:logs:us-east-1:123456789012:log-group:x"}
+                ],
+            },
+            "target Log: the local cloud does not deliver to logs",
+        ),
     ],
 )
 def test_rules_the_router_cannot_honour_are_refused_at_deploy(

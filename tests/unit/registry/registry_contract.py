@@ -66,6 +66,21 @@ def artifact_ref(name: str, version: int, sha256: str = "a" * 64) -> ArtifactRef
     return ArtifactRef(uri=f"s3://art/models/{name}/{version}/model.onnx", sha256=sha256, size=42)
 
 
+def read_production_before_it_moves(
+    store: RegistryStore, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Production is v2, but the store's own reads still see the v1 alias (a stale read)."""
+    store.promote(model, 1, actor=ACTOR)
+    stale = store.get_alias(model, AliasName.PRODUCTION)
+    store.promote(model, 2, actor="other")
+    fresh = store.get_alias
+    monkeypatch.setattr(
+        store,
+        "get_alias",
+        lambda name, alias: stale if alias is AliasName.PRODUCTION else fresh(name, alias),
+    )
+
+
 def statuses(store: RegistryStore, name: str = MODEL) -> dict[int, VersionStatus]:
     page = store.list_versions(name, limit=1000)
     return {version.version: version.status for version in page.items}
@@ -578,15 +593,7 @@ class RegistryContract:
         self, store: RegistryStore, three_versions: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         # Given a promoter that read production before another promotion landed
-        store.promote(three_versions, 1, actor=ACTOR)
-        stale = store.get_alias(three_versions, AliasName.PRODUCTION)
-        store.promote(three_versions, 2, actor="other")
-        fresh = store.get_alias
-        monkeypatch.setattr(
-            store,
-            "get_alias",
-            lambda name, alias: stale if alias is AliasName.PRODUCTION else fresh(name, alias),
-        )
+        read_production_before_it_moves(store, three_versions, monkeypatch)
         history = store.history(three_versions)
         # When it promotes
         with pytest.raises(ConcurrentUpdateError):
@@ -633,15 +640,7 @@ class RegistryContract:
         self, store: RegistryStore, three_versions: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         # Given a gate that read production v1 just before another promotion moved it to v2
-        store.promote(three_versions, 1, actor=ACTOR)
-        stale = store.get_alias(three_versions, AliasName.PRODUCTION)
-        store.promote(three_versions, 2, actor="other")
-        fresh = store.get_alias
-        monkeypatch.setattr(
-            store,
-            "get_alias",
-            lambda name, alias: stale if alias is AliasName.PRODUCTION else fresh(name, alias),
-        )
+        read_production_before_it_moves(store, three_versions, monkeypatch)
         history = store.history(three_versions)
         # When it makes version 3 a canary on the condition that production is still v1
         with pytest.raises(ConcurrentUpdateError):
