@@ -138,7 +138,7 @@ class Functions(Construct):
         table.grant_read_write_data(validate)
 
         train = self._function("train")
-        self._grant_read(data, train)
+        self._grant_read(artifacts, train, "runs/*")  # the validated table, never the raw data
         self._grant_put(artifacts, train, "models/*")
         table.grant_read_write_data(train)
 
@@ -239,9 +239,9 @@ class Functions(Construct):
         acknowledge_kms_publish(function.role or function)
 
     @staticmethod
-    def _grant_read(bucket: s3.IBucket, function: lambda_.Function) -> None:
-        bucket.grant_read(function)
-        acknowledge_bucket_read(function.role or function, bucket)
+    def _grant_read(bucket: s3.IBucket, function: lambda_.Function, key_pattern: str = "*") -> None:
+        bucket.grant_read(function, key_pattern)
+        acknowledge_bucket_read(function.role or function, bucket, key_pattern)
 
     @staticmethod
     def _grant_put(bucket: s3.IBucket, function: lambda_.Function, key_pattern: str) -> None:

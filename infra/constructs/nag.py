@@ -27,16 +27,17 @@ def logical_id(construct: IConstruct) -> str:
     return str(stack.resolve(stack.get_logical_id(default_child)))
 
 
-def acknowledge_bucket_read(role: IConstruct, bucket: s3.IBucket) -> None:
-    """The wildcards of ``bucket.grant_read``: object-level actions on every key."""
+def acknowledge_bucket_read(role: IConstruct, bucket: s3.IBucket, key_pattern: str = "*") -> None:
+    """The wildcards of ``bucket.grant_read(role, key_pattern)``: object-level actions on the
+    keys matching the pattern (every key by default)."""
     arn = f"<{logical_id(bucket)}.Arn>"
     reason = (
-        "bucket.grant_read: s3:GetObject*/GetBucket*/List* on this one bucket and its keys; "
-        "the function reads objects whose keys it only learns at run time."
+        f"bucket.grant_read: s3:GetObject*/GetBucket*/List* on this one bucket and its "
+        f"{key_pattern} keys; the function reads objects whose keys it only learns at run time."
     )
     for finding in ("Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*"):
         acknowledge(role, f"{IAM5}[{finding}]", reason)
-    acknowledge(role, f"{IAM5}[Resource::{arn}/*]", reason)
+    acknowledge(role, f"{IAM5}[Resource::{arn}/{key_pattern}]", reason)
 
 
 def acknowledge_bucket_put(role: IConstruct, bucket: s3.IBucket, key_pattern: str) -> None:

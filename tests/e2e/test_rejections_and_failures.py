@@ -107,7 +107,7 @@ def test_a_train_step_failing_after_registration_leaves_a_failed_version(
     real_put = ArtifactStore.put
 
     def refuse_holdout(self: ArtifactStore, model: str, version: int, name: str, *a: Any) -> Any:
-        if name == "holdout.jsonl.gz":
+        if name == train_use_case.HOLDOUT_FILE:
             raise RuntimeError("artifact bucket full")
         return real_put(self, model, version, name, *a)
 

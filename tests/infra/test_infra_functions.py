@@ -212,7 +212,16 @@ def test_pipeline_steps_write_artifacts_only_under_their_prefixes(synth: Synth) 
         "s3:PutObjectTagging",
         "s3:PutObjectVersionTagging",
         "s3:Abort*",
+        "s3:GetObject*",
+        "s3:GetBucket*",
+        "s3:List*",
     }
+    # train reads only the table validation wrote under runs/, never the raw data
+    bucket_itself = json.dumps({"Fn::GetAtt": [ids["artifacts"], "Arn"]})
+    keys_read = [r for a, r in synth.grants("train") if a == "s3:GetObject*" and r != bucket_itself]
+    assert keys_read
+    assert all(ids["artifacts"] in r and r.endswith('"/runs/*"]]}') for r in keys_read), keys_read
+    assert not synth.actions_on("train", ids["data"])
     assert "s3:GetObject*" in synth.actions_on("evaluate", ids["artifacts"])
     assert not synth.actions_on("evaluate", ids["data"])
 

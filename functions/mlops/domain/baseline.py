@@ -8,6 +8,7 @@ counted apart (as the missing rate). Categorical features keep their category fr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,9 +42,15 @@ def bin_counts(values: np.ndarray | Sequence[float], edges: Sequence[float]) -> 
 
 
 def category_counts(values: np.ndarray | Sequence[str]) -> dict[str, int]:
-    """Counts per non-missing category."""
-    labels, counts = np.unique(np.asarray(values, dtype=object).astype(str), return_counts=True)
-    return {str(k): int(c) for k, c in zip(labels, counts, strict=True) if k != ""}
+    """Counts per non-missing category, in category order."""
+    return _text_counts(values)[0]
+
+
+def _text_counts(values: np.ndarray | Sequence[str]) -> tuple[dict[str, int], int]:
+    """(counts per non-missing category in category order, number of missing values)."""
+    counts = Counter(map(str, np.asarray(values, dtype=object).tolist()))
+    missing = counts.pop("", 0)
+    return dict(sorted(counts.items())), missing
 
 
 def _numeric(values: np.ndarray) -> dict[str, Any]:
@@ -73,13 +80,12 @@ def _numeric(values: np.ndarray) -> dict[str, Any]:
 
 
 def _categorical(values: np.ndarray) -> dict[str, Any]:
-    text = values.astype(str)
-    counts = category_counts(text)
+    counts, missing = _text_counts(values)
     present = sum(counts.values())
     return {
         "type": FeatureType.CATEGORICAL.value,
         "count": present,
-        "missing_rate": float(np.mean(text == "")) if text.size else 0.0,
+        "missing_rate": missing / len(values) if len(values) else 0.0,
         "counts": counts,
         "frequencies": {k: c / present for k, c in counts.items()} if present else {},
     }

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from mlops.domain.spec import ModelSpec
 
 GZIP_MAGIC = b"\x1f\x8b"
-GZIP_LEVEL = 6
-"""zlib's default: level 9 takes 4x the time for ~5% smaller files."""
 CSV_SUFFIXES = frozenset({".csv"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 MISSING_NUMERIC = frozenset({"", "na", "nan", "null", "none", "n/a"})
@@ -187,8 +185,8 @@ def _read_csv(text: str, types: dict[str, FeatureType]) -> Table:
 
 def _read_jsonl(text: str, types: dict[str, FeatureType]) -> Table:
     lines = [line for line in text.splitlines() if line.strip()]
-    try:
-        records: list[Any] = list(map(json.loads, lines))
+    try:  # one document for the whole file: far fewer decoder calls than a line at a time
+        records: list[Any] = json.loads("[" + ",".join(lines) + "]")
     except json.JSONDecodeError:
         records = []  # located below, line by line
     if len(records) != len(lines) or not all(type(record) is dict for record in records):
@@ -232,10 +230,10 @@ def _parse_column(name: str, kind: FeatureType, cells: list[Any]) -> np.ndarray:
 
 def _numeric_from_text(name: str, cells: list[str]) -> np.ndarray:
     """Text cells -> float64, converted by numpy in C; the per-cell scan only locates errors."""
+    if "" in cells:  # the usual spelling of a missing value: no doomed first conversion
+        cells = [cell or "nan" for cell in cells]
     values = _floats(cells)
-    if values is None:  # missing values ("", "NA", ...) or a bad cell
-        values = _floats([cell or "nan" for cell in cells])
-    if values is None:
+    if values is None:  # other missing values ("NA", ...) or a bad cell
         values = _floats(
             ["nan" if cell.strip().lower() in MISSING_NUMERIC else cell for cell in cells]
         )
@@ -321,28 +319,6 @@ def _category_text(cell: Any, name: str, row: int) -> str:
     if isinstance(cell, int | float):
         return json.dumps(cell)
     raise DataFormatError(f"{cell!r} is not a category (use a string)", field=name, row=row)
-
-
-def table_to_jsonl_gz(table: Table) -> bytes:
-    """Serialize a table to gzipped JSON Lines (NaN as null); `read_table` reads it back."""
-    names = table.names
-    encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-    with _gc_paused():
-        columns = [_json_values(table[name]) for name in names]
-        lines = [encode(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
-    text = "\n".join(lines) + "\n" if lines else ""
-    return gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL, mtime=0)
-
-
-def _json_values(values: np.ndarray) -> list[Any]:
-    """A column as JSON-ready Python values: NaN -> None."""
-    cells: list[Any] = values.tolist()
-    if values.dtype.kind == "f":
-        for index in np.flatnonzero(np.isnan(values)).tolist():
-            cells[index] = None
-    elif values.dtype.kind == "O":
-        cells = [None if isinstance(cell, float) and math.isnan(cell) else cell for cell in cells]
-    return cells
 
 
 def split_table(

@@ -141,8 +141,7 @@ def _average_ranks(scores: np.ndarray) -> np.ndarray:
     starts = np.concatenate(([0], boundaries))
     ends = np.concatenate((boundaries, [len(scores)]))
     ranks = np.empty(len(scores), dtype=np.float64)
-    for start, end in zip(starts, ends, strict=True):
-        ranks[order[start:end]] = (start + end + 1) / 2.0
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
     return ranks
 
 

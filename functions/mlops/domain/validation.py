@@ -29,16 +29,17 @@ class ValidationReport(BaseModel):
     label_counts: dict[str, int] | None = None
 
 
-def validate_bytes(data: bytes, key: str, spec: ModelSpec) -> ValidationReport:
-    """Parse then validate; an unreadable file gives an invalid report naming the field/row."""
+def validate_bytes(data: bytes, key: str, spec: ModelSpec) -> tuple[ValidationReport, Table | None]:
+    """Parse then validate: the report, and the parsed table (None when the file could not be
+    read; then the report is invalid and names the field or row at fault)."""
     try:
         table = read_table(data, key, spec)
     except DataFormatError as error:
         check = Check(name="format", passed=False, detail=str(error))
-        return ValidationReport(valid=False, reason=check.detail, checks=[check], rows=0)
+        return ValidationReport(valid=False, reason=check.detail, checks=[check], rows=0), None
     report = validate_table(table, spec)
     fmt = Check(name="format", passed=True, detail=f"read {table.n_rows} rows from {key}")
-    return report.model_copy(update={"checks": [fmt, *report.checks]})
+    return report.model_copy(update={"checks": [fmt, *report.checks]}), table
 
 
 def validate_table(table: Table, spec: ModelSpec) -> ValidationReport:
@@ -165,15 +166,38 @@ def _duplicate_rate(table: Table, names: list[str]) -> float:
     """Share of rows that repeat an earlier row, compared on every named column."""
     if table.n_rows == 0 or not names:
         return 0.0
-    columns = []
-    for name in names:
-        values = table[name]
-        if values.dtype == object:  # categories -> integer codes
-            values = np.unique(values.astype(str), return_inverse=True)[1]
-        # files never hold infinities (parsing refuses them), so +inf can stand for missing
-        columns.append(
-            np.where(np.isnan(values), np.inf, values) if values.dtype.kind == "f" else values
+    rows = np.column_stack([_comparable(table[name]) for name in names])
+    # Only rows whose hash another row shares can repeat one; sorting just those compares them
+    # exactly (a hash collision costs time, never a wrong count).
+    hashes = _row_hashes(rows)
+    order = np.argsort(hashes)
+    shared = hashes[order[1:]] == hashes[order[:-1]]
+    candidates = np.zeros(table.n_rows, dtype=bool)
+    candidates[order[1:][shared]] = True
+    candidates[order[:-1][shared]] = True
+    subset = rows[candidates]
+    ordered = subset[np.lexsort(subset.T)]  # equal rows end up next to each other
+    repeats = np.count_nonzero((ordered[1:] == ordered[:-1]).all(axis=1))
+    return repeats / table.n_rows
+
+
+def _comparable(values: np.ndarray) -> np.ndarray:
+    """float64 values that are equal exactly when the cells are: categories become codes (in
+    order of appearance), missing numbers +inf (files never hold infinities), -0.0 becomes 0.0."""
+    if values.dtype == object:
+        codes: dict[object, int] = {}
+        return np.fromiter(
+            (codes.setdefault(value, len(codes)) for value in values.tolist()),
+            dtype=np.float64,
+            count=len(values),
         )
-    rows = np.column_stack(columns).astype(np.float64)
-    unique_rows = len(np.unique(rows, axis=0))
-    return 1.0 - unique_rows / table.n_rows
+    return np.where(np.isnan(values), np.inf, values) + 0.0
+
+
+def _row_hashes(rows: np.ndarray) -> np.ndarray:
+    """FNV-1a over each row's 64-bit words (wrapping uint64 arithmetic)."""
+    words = np.ascontiguousarray(rows).view(np.uint64)
+    hashes = np.full(len(rows), 0xCBF29CE484222325, dtype=np.uint64)
+    for column in words.T:
+        hashes = (hashes ^ column) * np.uint64(0x100000001B3)
+    return hashes

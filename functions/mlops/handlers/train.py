@@ -20,12 +20,10 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     settings = get_settings()
     payload = parse_payload(TrainInput, event)
     logger.append_keys(run_id=payload.run_id, model=payload.model)
-    s3 = client("s3")
     result = run_training(
         payload,
         store=open_registry(settings),
-        s3=s3,
-        artifacts=ArtifactStore(s3, settings.artifact_bucket),
+        artifacts=ArtifactStore(client("s3"), settings.artifact_bucket),
         code_version=settings.code_version,
     )
     return result.model_dump(mode="json")

@@ -26,6 +26,7 @@ from mlops import settings as settings_module
 from mlops.local import names
 from mlops.local.alarms import AlarmEvaluator
 from mlops.local.deploy import Deployer, Deployment
+from mlops.local.executions import Terminations
 from mlops.local.isolation import serialized_dynamodb
 from mlops.local.lambdas import HandlerError, InProcessLambdas, Invocation, LambdaContext
 from mlops.local.names import Place
@@ -41,6 +42,9 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+FALLBACK_POLL_SECONDS = 0.5
+"""How long a waiter sleeps when no execution-end notice arrives (e.g. an interpreter crash)."""
 
 _ACTIVE_LOCK = threading.Lock()
 _active: LocalCloud | None = None
@@ -96,8 +100,11 @@ class LocalCloud:
         self.lambdas = InProcessLambdas()
         self.router = EventRouter(self.place, clock_start)
         self.alarms = AlarmEvaluator(self.place, self.router.publish)
+        self.terminations = Terminations()
         self._settings: Settings | None = None
         self._stack: ExitStack | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     # ---- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -139,6 +146,7 @@ class LocalCloud:
         stack.enter_context(mock.patch.dict(default_user_config, execute))
         stack.enter_context(mock_aws(config=execute))  # type: ignore[call-overload]
         stack.enter_context(serialized_dynamodb())
+        self._clients.clear()
         if self.server:
             self._start_server(stack)
         self.lambdas.base_environment = {
@@ -146,6 +154,8 @@ class LocalCloud:
         }
         stack.enter_context(self.lambdas.patched())
         stack.enter_context(self.router.patched())
+        stack.enter_context(self.terminations.patched())
+        stack.callback(self._clients.clear)
         stack.callback(_reset_caches)
         _reset_caches()
         self.deployment = Deployer(self.template, self.place, self.client).deploy()
@@ -215,10 +225,14 @@ class LocalCloud:
         return resource.physical_id
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the local cloud (through the server in server mode)."""
-        return boto3.client(  # type: ignore[call-overload]
-            service, region_name=self.place.region, endpoint_url=self.endpoint_url
-        )
+        """A boto3 client for the local cloud (through the server in server mode), created once
+        per service while the cloud runs (clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(  # type: ignore[call-overload]
+                    service, region_name=self.place.region, endpoint_url=self.endpoint_url
+                )
+            return self._clients[service]
 
     def registry(self) -> RegistryStore:
         """The model registry store on the local table."""
@@ -319,17 +333,20 @@ class LocalCloud:
         ]
 
     def wait_for_execution(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
-        """Poll describe_execution until the execution leaves RUNNING; returns its description."""
+        """Wait until the execution leaves RUNNING; returns its description. Woken when any
+        execution ends (a timer is only the fallback), so waiting adds no latency and no load."""
         client = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while True:
+            ended = self.terminations.count
             description: dict[str, Any] = client.describe_execution(executionArn=execution_arn)
             if description["status"] != "RUNNING":
                 return description
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 msg = f"execution {execution_arn} still RUNNING after {timeout} s"
                 raise TimeoutError(msg)
-            time.sleep(0.05)
+            self.terminations.wait_beyond(ended, min(remaining, FALLBACK_POLL_SECONDS))
 
     def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:
         client = self.client("stepfunctions")

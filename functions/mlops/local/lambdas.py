@@ -24,6 +24,10 @@ from typing import Any
 from unittest import mock
 
 from moto.awslambda.models import LambdaFunction
+from moto.core.models import botocore_stubber
+from moto.settings import moto_server_port
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
 from mlops import aws, settings
 from mlops.local.environ import layered_environ
@@ -116,6 +120,7 @@ class InProcessLambdas:
         with (
             layered_environ(),
             mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process),
+            mock.patch.object(lambda_eval_utils, "boto_client_for", _reused(boto_client_for)),
         ):
             yield
 
@@ -176,6 +181,22 @@ class InProcessLambdas:
                         invocation.result = result
         self.invocations.append(invocation)
         return invocation
+
+
+def _reused(create_client: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's Step Functions builds a new Lambda client for every Task state (~5 ms each);
+    reuse one per region and target instead (in-process mock or server port)."""
+    clients: dict[tuple[str, str, bool, str], Any] = {}
+    lock = threading.Lock()
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service, botocore_stubber.enabled, moto_server_port())
+        with lock:
+            if key not in clients:
+                clients[key] = create_client(region, service, state_credentials)
+            return clients[key]
+
+    return client_for
 
 
 CLIENT_VARIABLES = frozenset(

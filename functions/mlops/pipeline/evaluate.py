@@ -13,21 +13,21 @@ from typing import Any
 import numpy as np
 
 from mlops.artifacts import ArtifactStore
-from mlops.domain.dataset import Table, read_table
+from mlops.domain.dataset import Table
 from mlops.domain.gate import decide
 from mlops.domain.metrics import compute_metrics, confusion_matrix, residuals, roc_curve
 from mlops.domain.onnx_model import ModelOutput, OnnxModel
 from mlops.domain.report import build_report_json, render_report_html
+from mlops.domain.snapshot import SnapshotError, table_from_npz
 from mlops.domain.spec import ModelSpec
 from mlops.pipeline.errors import PipelineInputError
 from mlops.pipeline.jsonio import finite_metrics, json_bytes
 from mlops.pipeline.payloads import EvaluateInput, EvaluationResult
 from mlops.pipeline.recording import recorded_step
-from mlops.pipeline.specs import load_model_spec
+from mlops.pipeline.specs import run_spec
 from mlops.registry.entities import AliasName, ModelVersion
 from mlops.registry.store import RegistryStore
 
-HOLDOUT_KEY = "holdout.jsonl.gz"
 REPORT_JSON = "evaluation.json"
 REPORT_HTML = "evaluation.html"
 
@@ -45,9 +45,9 @@ def run_evaluation(
 ) -> EvaluationResult:
     """Judge the new version on the holdout, next to production (if any)."""
     with recorded_step(store, payload.run_id, "evaluate") as step:
-        spec = load_model_spec(store, payload.model)
+        spec = run_spec(payload, store)
         version = store.get_version(payload.model, payload.training.version)
-        holdout = read_table(artifacts.load(payload.training.holdout_uri), HOLDOUT_KEY, spec)
+        holdout = _read_holdout(payload.training.holdout_uri, spec, artifacts)
         classes = version.classes
         candidate = _score(_load_model(version, artifacts), holdout, spec, classes, classes)
         production = _production(store, payload.model, version.version)
@@ -97,6 +97,18 @@ def run_evaluation(
             report_uri=json_ref.uri,
             report_html_uri=html_ref.uri,
         )
+
+
+def _read_holdout(uri: str, spec: ModelSpec, artifacts: ArtifactStore) -> Table:
+    try:
+        holdout = table_from_npz(artifacts.load(uri))
+    except SnapshotError as error:
+        raise PipelineInputError(f"the holdout {uri} is unusable: {error}") from None
+    missing = {*spec.ordered_features, spec.target} - set(holdout.columns)
+    if missing:
+        msg = f"the holdout {uri} lacks the spec's columns {sorted(missing)}"
+        raise PipelineInputError(msg)
+    return holdout
 
 
 def _production(store: RegistryStore, model: str, candidate: int) -> ModelVersion | None:

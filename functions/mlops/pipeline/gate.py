@@ -6,7 +6,7 @@ from __future__ import annotations
 from mlops.domain.gate import GateDecision, decide
 from mlops.pipeline.payloads import GateDecisionName, GateInput, GateResult
 from mlops.pipeline.recording import recorded_step
-from mlops.pipeline.specs import load_model_spec
+from mlops.pipeline.specs import run_spec
 from mlops.registry.entities import AliasName, VersionStatus
 from mlops.registry.errors import ConcurrentUpdateError, NotPromotableError
 from mlops.registry.store import RegistryStore
@@ -21,7 +21,7 @@ _DECISIONS: dict[str, GateDecisionName] = {
 def apply_gate(payload: GateInput, *, store: RegistryStore) -> GateResult:
     """Decide and act on the decision; the result says what happened and why."""
     with recorded_step(store, payload.run_id, "gate") as step:
-        spec = load_model_spec(store, payload.model)
+        spec = run_spec(payload, store)
         version = payload.training.version
         evaluation = payload.evaluation
         decision = decide(spec, evaluation.metrics, evaluation.production_metrics)

@@ -31,6 +31,8 @@ class ValidationResult(_Result):
     reason: str | None = None
     report_uri: str
     data: DataFingerprint
+    table: ArtifactRef | None = None
+    """The validated rows as an .npz snapshot (valid data only): what Train fits on."""
 
 
 class TrainingResult(_Result):
@@ -70,6 +72,8 @@ class PipelineInput(_Input):
     model: str
     data_uri: str = Field(pattern=r"^s3://[^/]+/.+")
     trigger: Trigger
+    spec: dict[str, Any] | None = None
+    """The model's spec when the run started (the trigger puts it in); None: the registry's."""
 
 
 class TrainInput(PipelineInput):

@@ -66,7 +66,14 @@ def record_step(store: RegistryStore, run_id: str, step: RunStep) -> None:
 
 
 def ensure_run(store: RegistryStore, payload: PipelineInput) -> None:
-    """Create the run if the trigger did not (e.g. an execution started from the console)."""
+    """Create the run if the trigger did not (e.g. an execution started from the console).
+    A read first: the run almost always exists, and a refused conditional write costs more."""
+    try:
+        store.get_run(payload.run_id)
+    except RunNotFoundError:
+        pass
+    else:
+        return
     store.create_run(
         Run(
             run_id=payload.run_id,

@@ -1,9 +1,10 @@
-"""The model spec a run trains with, read from the registry."""
+"""The model spec a run trains with: the copy its execution input carries, else the registry's."""
 
 from __future__ import annotations
 
 from mlops.domain.spec import ModelSpec, SpecError, parse_spec
 from mlops.pipeline.errors import PipelineInputError
+from mlops.pipeline.payloads import PipelineInput
 from mlops.registry.errors import ModelNotFoundError
 from mlops.registry.store import RegistryStore
 
@@ -19,5 +20,16 @@ def load_model_spec(store: RegistryStore, model: str) -> ModelSpec:
         raise PipelineInputError(msg)
     try:
         return parse_spec(record.spec, f"stored for {model!r}")
+    except SpecError as error:
+        raise PipelineInputError(str(error)) from None
+
+
+def run_spec(payload: PipelineInput, store: RegistryStore) -> ModelSpec:
+    """The spec the run started with (so every step uses the same one); an execution started
+    without one (e.g. by hand, from the console) reads the registry's."""
+    if payload.spec is None:
+        return load_model_spec(store, payload.model)
+    try:
+        return parse_spec(payload.spec, f"in run {payload.run_id!r}")
     except SpecError as error:
         raise PipelineInputError(str(error)) from None

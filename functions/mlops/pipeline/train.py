@@ -6,27 +6,26 @@ Runs with the training layer (scikit-learn, skl2onnx); never imported by scoring
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from mlops.artifacts import ArtifactStore, split_s3_uri
+from mlops.artifacts import ArtifactIntegrityError, ArtifactMissingError, ArtifactStore
 from mlops.domain.baseline import compute_baseline
-from mlops.domain.dataset import Table, read_table, table_to_jsonl_gz
+from mlops.domain.dataset import Table
+from mlops.domain.snapshot import SNAPSHOT_SUFFIX, SnapshotError, table_from_npz, table_to_npz
 from mlops.domain.spec import ModelSpec
 from mlops.domain.training import TrainedModel, train_model
 from mlops.observability import logger
-from mlops.pipeline.errors import ObjectUnreadableError, PipelineInputError
+from mlops.pipeline.errors import PipelineInputError
 from mlops.pipeline.jsonio import json_bytes
 from mlops.pipeline.payloads import TrainingResult, TrainInput
 from mlops.pipeline.recording import describe_error, recorded_step, versions_of_run
-from mlops.pipeline.s3io import read_object
-from mlops.pipeline.specs import load_model_spec
+from mlops.pipeline.specs import run_spec
 from mlops.registry.entities import ArtifactRef, NewVersion, VersionStatus
 from mlops.registry.store import RegistryStore
 
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 BASELINE_FILE = "baseline.json"
-HOLDOUT_FILE = "holdout.jsonl.gz"
+HOLDOUT_FILE = f"holdout{SNAPSHOT_SUFFIX}"
 REPORT_FILES = (("metadata", METADATA_FILE), ("baseline", BASELINE_FILE), ("holdout", HOLDOUT_FILE))
 
 
@@ -48,7 +47,6 @@ def run_training(
     payload: TrainInput,
     *,
     store: RegistryStore,
-    s3: Any,
     artifacts: ArtifactStore,
     code_version: str,
 ) -> TrainingResult:
@@ -57,8 +55,8 @@ def run_training(
         if not payload.validation.valid:
             msg = f"the data did not pass validation: {payload.validation.reason}"
             raise PipelineInputError(msg)
-        spec = load_model_spec(store, payload.model)
-        table = _read_validated_table(payload, spec, s3)
+        spec = run_spec(payload, store)
+        table = _read_validated_table(payload, artifacts)
         trained = _Trained(payload, spec, table, train_model(table, spec))
         step.detail = {
             "estimator": trained.model.estimator,
@@ -70,20 +68,16 @@ def run_training(
         return result
 
 
-def _read_validated_table(payload: TrainInput, spec: ModelSpec, s3: Any) -> Table:
-    try:
-        data = read_object(s3, payload.data_uri)
-    except ObjectUnreadableError as error:
-        raise PipelineInputError(str(error)) from None
-    expected = payload.validation.data.sha256
-    if expected is not None and data.sha256 != expected:
-        msg = (
-            f"{payload.data_uri} changed after validation (sha256 {data.sha256} != {expected}); "
-            "upload it again to start a new run"
-        )
+def _read_validated_table(payload: TrainInput, artifacts: ArtifactStore) -> Table:
+    """The rows Validate checked (its snapshot, sha256 verified), whatever became of the file."""
+    snapshot = payload.validation.table
+    if snapshot is None:
+        msg = "the validation step left no validated table to train on"
         raise PipelineInputError(msg)
-    _, key = split_s3_uri(payload.data_uri)
-    return read_table(data.body, key, spec)
+    try:
+        return table_from_npz(artifacts.load_ref(snapshot))
+    except (ArtifactMissingError, ArtifactIntegrityError, SnapshotError) as error:
+        raise PipelineInputError(f"the validated table is unusable: {error}") from None
 
 
 def _register_and_write(
@@ -153,8 +147,8 @@ def _write_artifacts(trained: _Trained, version: int, artifacts: ArtifactStore) 
     artifacts.put(model, version, METADATA_FILE, json_bytes(metadata), "application/json")
     baseline = compute_baseline(trained.table, fitted.feature_schema)
     artifacts.put(model, version, BASELINE_FILE, json_bytes(baseline), "application/json")
-    holdout = table_to_jsonl_gz(fitted.holdout)
-    artifacts.put(model, version, HOLDOUT_FILE, holdout, "application/gzip")
+    holdout = table_to_npz(fitted.holdout)
+    artifacts.put(model, version, HOLDOUT_FILE, holdout)
     return model_ref
 
 

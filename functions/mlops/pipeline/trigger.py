@@ -57,13 +57,15 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
     return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
-def execution_input(request: TrainingRequest, data_uri: str) -> str:
-    """The execution input: deterministic for a given event, so redeliveries compare equal."""
+def execution_input(request: TrainingRequest, data_uri: str, spec: dict[str, Any]) -> str:
+    """The execution input: deterministic for a given event, so redeliveries compare equal.
+    It carries the model's spec as it is now: every step of the run uses that one spec."""
     document = {
         "run_id": request.run_id,
         "model": request.model,
         "data_uri": data_uri,
         "trigger": request.trigger.model_dump(mode="json"),
+        "spec": spec,
     }
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
@@ -71,6 +73,7 @@ def execution_input(request: TrainingRequest, data_uri: str) -> str:
 def start_training(request: TrainingRequest, deps: TriggerDeps) -> TriggerOutcome:
     """Start the run `request` asks for, once; reject (log + notify) when it cannot run."""
     try:
+        spec = _stored_spec(request, deps)
         data_uri = _checked_data_uri(request, deps)
     except TriggerRejectedError as rejection:
         return reject(rejection.reason, deps, model=request.model, run_id=request.run_id)
@@ -88,7 +91,7 @@ def start_training(request: TrainingRequest, deps: TriggerDeps) -> TriggerOutcom
     )
     outcome: Outcome = "duplicate" if existed else "started"
     try:
-        arn = deps.start_execution(request.run_id, execution_input(request, data_uri))
+        arn = deps.start_execution(request.run_id, execution_input(request, data_uri, spec))
     except ExecutionExistsError:
         outcome = "duplicate"
     step = RunStep(
@@ -120,7 +123,7 @@ def reject(
     return TriggerOutcome(outcome="rejected", model=model, run_id=run_id, reason=reason)
 
 
-def _checked_data_uri(request: TrainingRequest, deps: TriggerDeps) -> str:
+def _stored_spec(request: TrainingRequest, deps: TriggerDeps) -> dict[str, Any]:
     try:
         model = deps.store.get_model(request.model)
     except ModelNotFoundError:
@@ -129,6 +132,10 @@ def _checked_data_uri(request: TrainingRequest, deps: TriggerDeps) -> str:
     if model.spec is None:
         msg = f"model {request.model!r} has no spec: set one with `mlops specs put FILE`"
         raise TriggerRejectedError(msg, model=request.model)
+    return model.spec
+
+
+def _checked_data_uri(request: TrainingRequest, deps: TriggerDeps) -> str:
     if request.data_uri is None:
         prefix = f"{TRAINING_PREFIX}{request.model}/"
         newest = deps.newest_object(deps.data_bucket, prefix)

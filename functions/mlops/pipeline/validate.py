@@ -5,19 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from mlops.artifacts import split_s3_uri
+from mlops.domain.dataset import Table
+from mlops.domain.snapshot import SNAPSHOT_SUFFIX, table_to_npz
 from mlops.domain.validation import validate_bytes
 from mlops.pipeline.errors import ObjectUnreadableError
 from mlops.pipeline.jsonio import json_bytes
 from mlops.pipeline.payloads import PipelineInput, ValidationResult
 from mlops.pipeline.recording import ensure_run, recorded_step
 from mlops.pipeline.s3io import put_object, read_object
-from mlops.pipeline.specs import load_model_spec
-from mlops.registry.entities import DataFingerprint
+from mlops.pipeline.specs import run_spec
+from mlops.registry.entities import ArtifactRef, DataFingerprint
 from mlops.registry.store import RegistryStore
 
 
 def validation_report_uri(artifact_bucket: str, run_id: str) -> str:
     return f"s3://{artifact_bucket}/runs/{run_id}/validation.json"
+
+
+def _write_snapshot(s3: Any, artifact_bucket: str, run_id: str, table: Table) -> ArtifactRef:
+    """Store the validated rows for Train: it fits on exactly these, and never parses again."""
+    uri = f"s3://{artifact_bucket}/runs/{run_id}/validated{SNAPSHOT_SUFFIX}"
+    body = table_to_npz(table)
+    digest = put_object(s3, uri, body, "application/octet-stream")
+    return ArtifactRef(uri=uri, sha256=digest, size=len(body))
 
 
 def run_validation(
@@ -26,8 +36,9 @@ def run_validation(
     """Validate the run's data; an invalid or unreadable file is a result, not an error."""
     ensure_run(store, payload)
     with recorded_step(store, payload.run_id, "validate") as step:
-        spec = load_model_spec(store, payload.model)
+        spec = run_spec(payload, store)
         report: dict[str, Any]
+        snapshot: ArtifactRef | None = None
         try:
             data = read_object(s3, payload.data_uri)
         except ObjectUnreadableError as error:
@@ -40,11 +51,13 @@ def run_validation(
             }
         else:
             _, key = split_s3_uri(payload.data_uri)
-            validation = validate_bytes(data.body, key, spec)
+            validation, table = validate_bytes(data.body, key, spec)
             report = validation.model_dump(mode="json")
             fingerprint = DataFingerprint(
                 uri=payload.data_uri, sha256=data.sha256, etag=data.etag, rows=validation.rows
             )
+            if validation.valid and table is not None:
+                snapshot = _write_snapshot(s3, artifact_bucket, payload.run_id, table)
         report_uri = validation_report_uri(artifact_bucket, payload.run_id)
         document = {
             **report,
@@ -58,6 +71,7 @@ def run_validation(
             reason=report.get("reason"),
             report_uri=report_uri,
             data=fingerprint,
+            table=snapshot,
         )
         step.outcome = "valid" if result.valid else "invalid"
         step.detail = {"rows": fingerprint.rows, "report_uri": report_uri}

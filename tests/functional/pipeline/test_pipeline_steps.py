@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -12,10 +11,12 @@ import pytest
 from pipeline_env import PipelineEnv, drive_pipeline
 
 from mlops.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_hex, split_s3_uri
+from mlops.domain.snapshot import table_from_npz
 from mlops.handlers import validate
 from mlops.local.demo_data import make_rows, make_spec, to_csv
 from mlops.local.isolation import serialized_dynamodb
 from mlops.pipeline import train as train_use_case
+from mlops.pipeline.errors import PipelineInputError
 from mlops.pipeline.payloads import TrainingResult, TrainInput
 from mlops.pipeline.train import run_training
 from mlops.registry import (
@@ -77,8 +78,8 @@ def test_first_run_promotes_and_every_record_agrees(pipeline_env: PipelineEnv) -
     assert report["metrics"] == pytest.approx(version.metrics)
     html = _read(env, version.reports["evaluation_html"]).decode()
     assert "<svg" in html
-    holdout = gzip.decompress(_read(env, version.reports["holdout"])).decode().splitlines()
-    assert len(holdout) == metadata["split"]["holdout_rows"]
+    holdout = table_from_npz(_read(env, version.reports["holdout"]))
+    assert holdout.n_rows == metadata["split"]["holdout_rows"]
     baseline = json.loads(_read(env, version.reports["baseline"]))
     assert baseline  # the drift monitor's reference
     run = env.store.get_run("fraud-manual-1")
@@ -193,9 +194,7 @@ def _validated(env: PipelineEnv, run_id: str, seed: int) -> TrainInput:
 
 def _train(env: PipelineEnv, payload: TrainInput) -> TrainingResult:
     artifacts = ArtifactStore(env.s3, env.settings.artifact_bucket)
-    return run_training(
-        payload, store=env.store, s3=env.s3, artifacts=artifacts, code_version="abc"
-    )
+    return run_training(payload, store=env.store, artifacts=artifacts, code_version="abc")
 
 
 def _assert_intact(env: PipelineEnv, result: TrainingResult, run_id: str) -> None:
@@ -290,7 +289,7 @@ def test_a_failed_artifact_write_leaves_a_failed_version_that_never_serves(
     real_put = ArtifactStore.put
 
     def refuse_holdout(self: ArtifactStore, model: str, version: int, name: str, *a: Any) -> Any:
-        if name == "holdout.jsonl.gz":
+        if name == train_use_case.HOLDOUT_FILE:
             raise RuntimeError("bucket full")
         return real_put(self, model, version, name, *a)
 
@@ -357,3 +356,41 @@ def test_a_model_without_a_spec_fails_the_run_with_a_clear_error(
     assert summary["reason"] == (
         "PipelineInputError: model 'bare' has no spec: set one with `mlops specs put FILE`"
     )
+
+
+def test_train_fits_the_rows_validation_checked_even_if_the_file_is_replaced(
+    pipeline_env: PipelineEnv,
+) -> None:
+    # Given a validated run whose data file is then overwritten with something unreadable
+    env = pipeline_env
+    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
+    payload = _validated(env, "run-a", seed=1)
+    assert payload.validation.table is not None
+    env.upload("training/fraud/run-a.csv", b"not,the,data\n")
+
+    # When the run trains
+    result = _train(env, payload)
+
+    # Then it trained on the validated snapshot: the version records the validated file
+    version = env.store.get_version("fraud", result.version)
+    assert version.data == payload.validation.data
+    metadata = json.loads(_read(env, version.reports["metadata"]))
+    split = metadata["split"]
+    assert split["train_rows"] + split["holdout_rows"] == payload.validation.data.rows == 200
+
+
+def test_a_tampered_validated_table_fails_the_train_step_with_the_reason(
+    pipeline_env: PipelineEnv,
+) -> None:
+    # Given a validated run whose snapshot was replaced after validation
+    env = pipeline_env
+    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
+    payload = _validated(env, "run-a", seed=1)
+    assert payload.validation.table is not None
+    bucket, key = split_s3_uri(payload.validation.table.uri)
+    env.s3.put_object(Bucket=bucket, Key=key, Body=b"PK\x03\x04 forged")
+
+    # When the run trains, then nothing is fitted or registered and the error says why
+    with pytest.raises(PipelineInputError, match=r"validated table is unusable: .*sha256"):
+        _train(env, payload)
+    assert env.store.list_versions("fraud").items == []

@@ -166,8 +166,9 @@ def test_validate_bytes_turns_a_format_error_into_an_invalid_report(
 ) -> None:
     data = b"age,income,plan,label\n1,2,a,yes\n1,two,a,yes\n"
 
-    report = validate_bytes(data, "training/churn/bad.csv", make_spec())
+    report, table = validate_bytes(data, "training/churn/bad.csv", make_spec())
 
+    assert table is None
     assert not report.valid
     assert report.reason == "column 'income', row 2: 'two' is not a number"
     assert [(item.name, item.passed) for item in report.checks] == [("format", False)]
@@ -178,9 +179,11 @@ def test_validate_bytes_reports_the_format_check_then_the_rest(make_spec: SpecFa
     rows = [f"{20 + i},{i % 7},{'ab'[i % 2]},{'yes' if i % 3 else 'no'}" for i in range(30)]
     data = ("age,income,plan,label\n" + "\n".join(rows)).encode()
 
-    report = validate_bytes(data, "training/churn/ok.csv", make_spec())
+    report, table = validate_bytes(data, "training/churn/ok.csv", make_spec())
 
     assert report.valid, report.reason
+    assert table is not None
+    assert table.n_rows == 30
     assert report.checks[0].name == "format"
     assert report.checks[0].detail == "read 30 rows from training/churn/ok.csv"
     assert report.model_dump(mode="json")["rows"] == 30

@@ -14,7 +14,6 @@ from mlops.domain.dataset import (
     Table,
     read_table,
     split_table,
-    table_to_jsonl_gz,
 )
 from mlops.domain.spec import ModelSpec
 
@@ -117,29 +116,6 @@ def test_a_format_error_carries_the_field_and_row(make_spec: SpecFactory) -> Non
 
     assert (raised.value.field, raised.value.row) == ("income", 3)
     assert str(raised.value) == "column 'income', row 3: 'lots' is not a number"
-
-
-def test_the_jsonl_gz_holdout_round_trips(make_spec: SpecFactory, make_table: TableFactory) -> None:
-    table = make_table("binary", n=50)
-
-    restored = read_table(table_to_jsonl_gz(table), "models/churn/1/holdout.jsonl.gz", make_spec())
-
-    assert restored.names == table.names
-    np.testing.assert_array_equal(restored["age"], table["age"])
-    np.testing.assert_array_equal(restored["income"], table["income"])
-    assert restored["plan"].tolist() == table["plan"].tolist()
-    assert restored["label"].tolist() == table["label"].tolist()
-
-
-def test_jsonl_gz_is_deterministic_and_uses_null_for_nan(make_table: TableFactory) -> None:
-    table = make_table("binary", n=30)
-
-    first, second = table_to_jsonl_gz(table), table_to_jsonl_gz(table)
-
-    assert first == second
-    records = [json.loads(line) for line in gzip.decompress(first).decode().splitlines()]
-    assert len(records) == 30
-    assert any(record["age"] is None for record in records)
 
 
 def test_split_is_deterministic_disjoint_and_complete(make_table: TableFactory) -> None:

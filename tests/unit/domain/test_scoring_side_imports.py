@@ -14,6 +14,7 @@ SCORING_SIDE = [
     "mlops.domain.gate",
     "mlops.domain.baseline",
     "mlops.domain.report",
+    "mlops.domain.snapshot",
 ]
 FORBIDDEN = ("sklearn", "scipy", "pandas", "skl2onnx", "onnx", "yaml")
 

@@ -97,6 +97,7 @@ def test_started_once_then_duplicates(world: FakeWorld) -> None:
             "source_id": "s3://data/training/fraud/a.csv",
             "detail": {},
         },
+        "spec": SPEC,  # every step of the run uses this copy
     }
     assert world.notifications == []
 

@@ -1,4 +1,4 @@
-"""A run reads its model's spec from the registry and names every field a bad one gets wrong."""
+"""A run uses the spec it started with (else the registry's) and names every bad field."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 
 from mlops.local.demo_data import make_spec
 from mlops.pipeline.errors import PipelineInputError
-from mlops.pipeline.specs import load_model_spec
-from mlops.registry import InMemoryRegistryStore
+from mlops.pipeline.payloads import PipelineInput
+from mlops.pipeline.specs import load_model_spec, run_spec
+from mlops.registry import InMemoryRegistryStore, Trigger, TriggerKind
 
 
 def test_a_valid_stored_spec_is_loaded() -> None:
@@ -48,3 +49,32 @@ def test_a_model_without_a_spec_cannot_train(
 
     with pytest.raises(PipelineInputError, match=problem):
         load_model_spec(store, "fraud")
+
+
+def _payload(spec: dict[str, object] | None) -> PipelineInput:
+    return PipelineInput(
+        run_id="fraud-1",
+        model="fraud",
+        data_uri="s3://data/training/fraud/a.csv",
+        trigger=Trigger(kind=TriggerKind.MANUAL, source_id="test"),
+        spec=spec,
+    )
+
+
+def test_a_run_keeps_the_spec_it_started_with_when_the_stored_one_changes() -> None:
+    store = InMemoryRegistryStore()
+    started_with = make_spec("fraud", "binary")
+    store.put_spec("fraud", started_with, actor="test")
+    payload = _payload(started_with)
+    store.put_spec("fraud", make_spec("fraud", "multiclass"), actor="test")  # edited mid-run
+
+    assert run_spec(payload, store).task == "binary"
+    assert run_spec(_payload(None), store).task == "multiclass"  # started without a copy
+
+
+def test_a_bad_spec_in_the_run_input_names_the_field() -> None:
+    spec = make_spec("fraud", "binary")
+    spec["estimator"] = {"kind": "deep_net", "params": {}}
+
+    with pytest.raises(PipelineInputError, match=r"in run 'fraud-1'.*estimator\.kind"):
+        run_spec(_payload(spec), InMemoryRegistryStore())
