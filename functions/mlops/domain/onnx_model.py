@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,7 @@ class OnnxModel:
             msg = f"not a loadable ONNX model: {error}"
             raise OnnxModelError(msg) from error
         self._inputs = tuple(self._describe_input(node) for node in self._session.get_inputs())
+        self._run_feeds = _unchecked_run(self._session)
         outputs = {node.name: node.type for node in self._session.get_outputs()}
         self.is_classifier = PROBABILITIES_OUTPUT in outputs
         if self.is_classifier:
@@ -198,7 +199,7 @@ class OnnxModel:
         return feeds
 
     def _run(self, feeds: dict[str, np.ndarray], outputs: list[str]) -> ModelOutput:
-        results = dict(zip(outputs, self._session.run(outputs, feeds), strict=True))
+        results = dict(zip(outputs, self._run_feeds(outputs, feeds), strict=True))
         if not self.is_classifier:
             return ModelOutput(values=results[VALUE_OUTPUT].reshape(-1).astype(np.float64))
         label_array = results.get(LABEL_OUTPUT)
@@ -206,6 +207,19 @@ class OnnxModel:
             labels=None if label_array is None else label_array.reshape(-1).astype(str),
             probabilities=results.get(PROBABILITIES_OUTPUT),
         )
+
+
+def _unchecked_run(session: ort.InferenceSession) -> Callable[[list[str], Any], list[Any]]:
+    """`session.run` without its per-call check of the feed names against the graph's inputs
+    (~7 us for 24 inputs, a fifth of a small model's run): the feeds here are always built from
+    those inputs. The check lives in onnxruntime's Python wrapper, so this calls the binding
+    under it, and falls back to `run` if a future onnxruntime moves it."""
+    binding = getattr(session, "_sess", None)
+    if binding is None or not callable(getattr(binding, "run", None)):
+        public: Callable[[list[str], Any], list[Any]] = session.run
+        return public
+    run: Callable[[list[str], Any, Any], list[Any]] = binding.run
+    return lambda outputs, feeds: run(outputs, feeds, None)
 
 
 def _as_category(value: Any) -> str:

@@ -26,6 +26,7 @@ JSON = "application/json"
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_LOWER = REQUEST_ID_HEADER.lower()
 PREDICT_PATH = re.compile(r"/v1/models/([^/]+)/predict")
+_to_json = json.JSONEncoder(separators=(",", ":")).encode
 
 _telemetry = wiring.telemetry
 
@@ -89,11 +90,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             headers = {"Content-Type": JSON}
             if request_id:
                 headers[REQUEST_ID_HEADER] = request_id
-            body = json.dumps(document, separators=(",", ":"))
             return {
                 "statusCode": status,
                 "headers": headers,
-                "body": body,
+                "body": _to_json(document),
                 "isBase64Encoded": False,
             }
     from mlops.serving.rest import app  # imported here: off the predict path's cold start

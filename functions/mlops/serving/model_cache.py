@@ -102,11 +102,11 @@ class ModelCache:
     # ---- aliases ------------------------------------------------------------------------
     def alias(self, name: str, alias: AliasName) -> AliasEntry:
         """The alias' entry, re-read from the registry when older than refresh_seconds."""
-        if not _NAME.fullmatch(name):
-            raise ModelNotFoundError(f"model {name[:64]!r} not found")
         key = (name, alias)
         entry = self._aliases.get(key)
         if entry is None or self._clock() - entry.checked_at >= self._refresh:
+            if not _NAME.fullmatch(name):  # cached entries have valid names: checked on a miss
+                raise ModelNotFoundError(f"model {name[:64]!r} not found")
             with self._lock:
                 entry = self._aliases.get(key)
                 if entry is None or self._clock() - entry.checked_at >= self._refresh:

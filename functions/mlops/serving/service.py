@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlops.domain.onnx_model import ModelOutput
 from mlops.registry.entities import AliasName
@@ -22,8 +22,7 @@ SERVED_BY_CANDIDATE = "candidate"
 SERVED_BY_PINNED = "pinned"
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):  # built per request: half the cost of a frozen dataclass
     primary: LoadedModel
     served_by: str
     shadow: LoadedModel | None = None

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlops.registry.entities import AliasName, FeatureSchema, FeatureType
 from mlops.serving.errors import (
@@ -52,7 +52,10 @@ def parse_json_body(body: str | None, *, base64_encoded: bool, max_bytes: int) -
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as error:
             raise MalformedRequestError("the request body is not valid base64") from error
-    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if isinstance(raw, bytes) or raw.isascii():  # one byte per character: no need to encode
+        size = len(raw)
+    else:
+        size = len(raw.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         msg = f"the request body has {size} bytes, more than the limit of {max_bytes}"
         raise PayloadTooLargeError(msg, [_problem("body", "too large")])
@@ -71,8 +74,7 @@ def validate_request_id(value: str) -> str:
 
 
 # ---- predict envelope -----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class PredictRequest:
+class PredictRequest(NamedTuple):  # built per request: half the cost of a frozen dataclass
     records: list[Any]
     version: int | None = None
     alias: AliasName | None = None
@@ -159,6 +161,10 @@ class RecordValidator:
         rejecting = _reject_unknown_features(spec)
         self._rules = tuple(_rule(f, f.name in rejecting) for f in feature_schema)
         self._names = frozenset(rule.name for rule in self._rules)
+        self._numbers = tuple(rule.name for rule in self._rules if rule.numeric)
+        self._strings = tuple(
+            (rule.name, rule.accepted) for rule in self._rules if not rule.numeric
+        )
 
     def validate(self, records: list[Any]) -> list[dict[str, Any]]:
         """Model-ready records, or RequestValidationError naming every fault.
@@ -169,6 +175,9 @@ class RecordValidator:
         clean: list[dict[str, Any]] = []
         errors: list[Problem] = []
         for index, record in enumerate(records):
+            if type(record) is dict and record.keys() == self._names and self._is_ready(record):
+                clean.append(record)  # the hot path: nothing to report, nothing to substitute
+                continue
             if type(record) is not dict:
                 errors.append(_problem(None, "must be a JSON object of feature values", index))
                 continue
@@ -198,6 +207,21 @@ class RecordValidator:
             named = f": fields at fault: {', '.join(fields)}" if fields else ""
             raise RequestValidationError(f"invalid records{named}", errors)
         return clean
+
+    def _is_ready(self, record: dict[str, Any]) -> bool:
+        """Whether a record holding exactly the schema's features is model-ready as is: every
+        number an int or float within float32 range (not NaN), every category an accepted
+        string. Anything else takes validate's per-feature checks."""
+        for name in self._numbers:
+            value = record[name]
+            kind = type(value)
+            if not ((kind is float or kind is int) and -FLOAT32_MAX <= value <= FLOAT32_MAX):
+                return False
+        for name, accepted in self._strings:
+            value = record[name]
+            if type(value) is not str or (accepted is not None and value not in accepted):
+                return False
+        return True
 
     def _key_problems(self, index: int, record: dict[str, Any]) -> list[Problem]:
         missing = [

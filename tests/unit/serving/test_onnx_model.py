@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 from onnx_builders import BuiltModel, build_classifier, build_regressor
 
-from mlops.domain.onnx_model import OnnxModel, OnnxModelError
+from mlops.domain.onnx_model import OnnxModel, OnnxModelError, _unchecked_run
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +165,32 @@ def test_missing_values_in_object_columns(classifier: BuiltModel) -> None:
         }
     )
     np.testing.assert_array_equal(output.probabilities, expected.probabilities)  # type: ignore[arg-type]
+
+
+def test_scoring_skips_the_wrappers_feed_name_check(
+    classifier: BuiltModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the feeds are built from the graph's own inputs, so the per-call check is redundant
+    def refuse(*_args: object) -> None:
+        raise AssertionError("InferenceSession.run's input check ran")
+
+    monkeypatch.setattr(ort.InferenceSession, "_validate_input", refuse)
+    model = OnnxModel(classifier.onnx)
+
+    output = model.predict_columns(_columns(_rows()))
+
+    assert output.probabilities is not None
+    assert output.probabilities.shape == (4, 2)
+
+
+def test_without_the_binding_scoring_falls_back_to_the_public_run(
+    classifier: BuiltModel,
+) -> None:
+    session = ort.InferenceSession(classifier.onnx, providers=["CPUExecutionProvider"])
+
+    class WithoutBinding:
+        run = session.run
+
+    run = _unchecked_run(WithoutBinding())  # type: ignore[arg-type]
+
+    assert run == session.run

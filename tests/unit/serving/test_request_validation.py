@@ -14,6 +14,7 @@ from mlops.serving.errors import (
     RequestValidationError,
 )
 from mlops.serving.validation import (
+    FLOAT32_MAX,
     RecordValidator,
     parse_feedback,
     parse_json_body,
@@ -68,6 +69,24 @@ def test_bad_numbers(value: Any, problem: str) -> None:
     [error] = caught.value.errors
     assert error["field"] == "amount"
     assert problem in error["problem"]
+
+
+@pytest.mark.parametrize(
+    ("country", "problem"), [(5, "string"), (True, "string"), (["de"], "string"), ("zz", "unknown")]
+)
+def test_bad_categories_in_complete_records(country: Any, problem: str) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        RecordValidator(SCHEMA, REJECT_SPEC).validate([{"amount": 1.0, "country": country}])
+    [error] = caught.value.errors
+    assert error["field"] == "country"
+    assert problem in error["problem"]
+
+
+def test_a_ready_record_is_passed_on_as_is() -> None:
+    record = {"amount": -FLOAT32_MAX, "country": "fr"}
+    assert RecordValidator(SCHEMA, REJECT_SPEC).validate([record])[0] is record
+    with pytest.raises(RequestValidationError):
+        RecordValidator(SCHEMA).validate([{"amount": int(FLOAT32_MAX) * 2, "country": "fr"}])
 
 
 def test_all_faults_across_records_are_reported_together() -> None:

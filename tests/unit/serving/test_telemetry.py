@@ -68,3 +68,21 @@ def test_prediction_summaries() -> None:
         ("Class_b", "Count", 1.0),
     ]
     assert prediction_summary([], ["a"]) == []
+
+
+def test_labels_needing_json_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    predictions = [{"label": 'a"{b}'}, {"label": "c\\d"}, {"label": 'a"{b}'}]
+    classes = ['a"{b}', "c\\d", "e"]
+    Telemetry().prediction("m1", 2, latency_ms=0.5, predictions=predictions, classes=classes)
+    line = json.loads(capsys.readouterr().out)
+    assert (line['Class_a"{b}'], line["Class_c\\d"]) == (2.0, 1.0)
+    assert line == emf_document(
+        {"model": "m1", "version": "2"},
+        [
+            ("Requests", "Count", 1.0),
+            ("Records", "Count", 3.0),
+            ("Latency", "Milliseconds", 0.5),
+            *prediction_summary(predictions, classes),
+        ],
+        line["_aws"]["Timestamp"],
+    )
