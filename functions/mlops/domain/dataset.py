@@ -16,7 +16,7 @@ import math
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,9 @@ class Table:
 
     columns: dict[str, np.ndarray]
     n_rows: int
+    _codes: dict[str, tuple[np.ndarray, list[str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for name, values in self.columns.items():
@@ -78,6 +81,23 @@ class Table:
 
     def select(self, names: Iterable[str]) -> Table:
         return Table({name: self.columns[name] for name in names}, self.n_rows)
+
+    def text_codes(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """A text column as int32 codes into its distinct values (in order of appearance),
+        computed once per table: validation and the snapshot both need them."""
+        cached = self._codes.get(name)
+        if cached is None:
+            distinct: dict[str, int] = {}
+            codes = np.fromiter(
+                (
+                    distinct.setdefault(value, len(distinct))
+                    for value in self.columns[name].tolist()
+                ),
+                dtype=np.int32,
+                count=self.n_rows,
+            )
+            cached = self._codes[name] = (codes, list(distinct))
+        return cached
 
 
 def missing_mask(values: np.ndarray) -> np.ndarray:

@@ -33,13 +33,9 @@ def table_to_npz(table: Table) -> bytes:
     for index, name in enumerate(table.names):
         values = table[name]
         if values.dtype == object:
-            codes: dict[str, int] = {}
-            arrays[f"codes{index}"] = np.fromiter(
-                (codes.setdefault(value, len(codes)) for value in values.tolist()),
-                dtype=np.int32,
-                count=len(values),
-            )
-            arrays[f"values{index}"] = np.array(list(codes), dtype=np.str_)
+            codes, distinct = table.text_codes(name)
+            arrays[f"codes{index}"] = codes
+            arrays[f"values{index}"] = np.array(distinct, dtype=np.str_)
             columns.append({"name": name, "kind": "text"})
         else:
             arrays[f"numbers{index}"] = np.asarray(values, dtype=np.float64)

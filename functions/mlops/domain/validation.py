@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,13 +67,12 @@ def validate_table(table: Table, spec: ModelSpec) -> ValidationReport:
             ),
         )
     )
-    labels = target[~label_missing]
     label_counts = None
     if spec.is_classification:
-        label_counts = _label_counts(labels)
+        label_counts = _label_counts(table, spec.target, label_missing)
         checks.extend(_class_checks(spec, label_counts))
     else:
-        distinct = int(np.unique(labels).size)
+        distinct = int(np.unique(target[~label_missing]).size)
         checks.append(
             Check(
                 name="label_not_constant",
@@ -107,9 +108,12 @@ def validate_table(table: Table, spec: ModelSpec) -> ValidationReport:
     )
 
 
-def _label_counts(labels: np.ndarray) -> dict[str, int]:
-    classes, counts = np.unique(labels.astype(str), return_counts=True)
-    return {str(label): int(count) for label, count in zip(classes, counts, strict=True)}
+def _label_counts(table: Table, target: str, missing: np.ndarray) -> dict[str, int]:
+    """Rows per class, in class order (missing labels left out)."""
+    codes, classes = table.text_codes(target)
+    counts = np.bincount(codes[~missing], minlength=len(classes)).tolist()
+    ordered = sorted(enumerate(classes), key=itemgetter(1))
+    return {label: counts[code] for code, label in ordered if counts[code]}
 
 
 def _class_checks(spec: ModelSpec, counts: dict[str, int]) -> list[Check]:
@@ -166,7 +170,7 @@ def _duplicate_rate(table: Table, names: list[str]) -> float:
     """Share of rows that repeat an earlier row, compared on every named column."""
     if table.n_rows == 0 or not names:
         return 0.0
-    rows = np.column_stack([_comparable(table[name]) for name in names])
+    rows = np.column_stack([_comparable(table, name) for name in names])
     # Only rows whose hash another row shares can repeat one; sorting just those compares them
     # exactly (a hash collision costs time, never a wrong count).
     hashes = _row_hashes(rows)
@@ -181,16 +185,12 @@ def _duplicate_rate(table: Table, names: list[str]) -> float:
     return repeats / table.n_rows
 
 
-def _comparable(values: np.ndarray) -> np.ndarray:
-    """float64 values that are equal exactly when the cells are: categories become codes (in
-    order of appearance), missing numbers +inf (files never hold infinities), -0.0 becomes 0.0."""
+def _comparable(table: Table, name: str) -> np.ndarray:
+    """float64 values that are equal exactly when the cells are: categories become their codes,
+    missing numbers +inf (files never hold infinities), -0.0 becomes 0.0."""
+    values = table[name]
     if values.dtype == object:
-        codes: dict[object, int] = {}
-        return np.fromiter(
-            (codes.setdefault(value, len(codes)) for value in values.tolist()),
-            dtype=np.float64,
-            count=len(values),
-        )
+        return table.text_codes(name)[0].astype(np.float64)
     return np.where(np.isnan(values), np.inf, values) + 0.0
 
 

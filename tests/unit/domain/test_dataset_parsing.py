@@ -172,3 +172,13 @@ def test_a_header_without_rows_is_an_empty_table(make_spec: SpecFactory) -> None
 
     assert table.n_rows == 0
     assert table["age"].dtype == np.float64
+
+
+def test_text_codes_follow_first_appearance_and_are_computed_once() -> None:
+    table = Table({"plan": np.array(["pro", "basic", "pro", ""], dtype=object)}, 4)
+
+    codes, distinct = table.text_codes("plan")
+
+    assert distinct == ["pro", "basic", ""]
+    assert codes.tolist() == [0, 1, 0, 2]
+    assert table.text_codes("plan") is table.text_codes("plan")
