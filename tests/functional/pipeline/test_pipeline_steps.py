@@ -358,14 +358,20 @@ def test_a_model_without_a_spec_fails_the_run_with_a_clear_error(
     )
 
 
+def _validated_with_snapshot(env: PipelineEnv) -> tuple[TrainInput, str]:
+    """Run "run-a" of model fraud through Validate; its payload and its snapshot's URI."""
+    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
+    payload = _validated(env, "run-a", seed=1)
+    assert payload.validation.table is not None
+    return payload, payload.validation.table.uri
+
+
 def test_train_fits_the_rows_validation_checked_even_if_the_file_is_replaced(
     pipeline_env: PipelineEnv,
 ) -> None:
     # Given a validated run whose data file is then overwritten with something unreadable
     env = pipeline_env
-    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
-    payload = _validated(env, "run-a", seed=1)
-    assert payload.validation.table is not None
+    payload, _ = _validated_with_snapshot(env)
     env.upload("training/fraud/run-a.csv", b"not,the,data\n")
 
     # When the run trains
@@ -384,10 +390,8 @@ def test_a_tampered_validated_table_fails_the_train_step_with_the_reason(
 ) -> None:
     # Given a validated run whose snapshot was replaced after validation
     env = pipeline_env
-    env.store.put_spec("fraud", make_spec("fraud", "binary"), actor="test")
-    payload = _validated(env, "run-a", seed=1)
-    assert payload.validation.table is not None
-    bucket, key = split_s3_uri(payload.validation.table.uri)
+    payload, snapshot_uri = _validated_with_snapshot(env)
+    bucket, key = split_s3_uri(snapshot_uri)
     env.s3.put_object(Bucket=bucket, Key=key, Body=b"PK\x03\x04 forged")
 
     # When the run trains, then nothing is fitted or registered and the error says why
