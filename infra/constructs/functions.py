@@ -135,10 +135,11 @@ class Functions(Construct):
         validate = self._function("validate")
         self._grant_read(data, validate)
         self._grant_put(artifacts, validate, "runs/*")  # validation reports
+        self._grant_put(artifacts, validate, "staging/*")  # the validated table, for train
         table.grant_read_write_data(validate)
 
         train = self._function("train")
-        self._grant_read(artifacts, train, "runs/*")  # the validated table, never the raw data
+        self._grant_read(artifacts, train, "staging/*")  # the validated table, not the raw data
         self._grant_put(artifacts, train, "models/*")
         table.grant_read_write_data(train)
 

@@ -83,6 +83,12 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="ExpireOldVersions", noncurrent_version_expiration=Duration.days(365)
                 ),
+                s3.LifecycleRule(  # tables one run's steps hand on; a run lasts minutes
+                    id="ExpireStagedTables",
+                    prefix="staging/",
+                    expiration=Duration.days(7),
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
             ],
         )
         self.registry_table = dynamodb.Table(

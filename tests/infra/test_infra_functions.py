@@ -197,14 +197,16 @@ def test_trigger_starts_only_the_training_pipeline(synth: Synth) -> None:
 
 def test_pipeline_steps_write_artifacts_only_under_their_prefixes(synth: Synth) -> None:
     ids = _ids(synth)
-    for name, prefix in (
-        ("validate", "/runs/*"),
-        ("train", "/models/*"),
-        ("evaluate", "/models/*"),
+    for name, prefixes in (
+        ("validate", {"/runs/*", "/staging/*"}),
+        ("train", {"/models/*"}),
+        ("evaluate", {"/models/*"}),
     ):
         writes = [r for a, r in synth.grants(name) if a == "s3:PutObject"]
         assert writes, name
-        assert all(ids["artifacts"] in r and prefix in r for r in writes), (name, writes)
+        under = [{p for p in prefixes if ids["artifacts"] in r and p in r} for r in writes]
+        assert all(under), (name, writes)  # every write is under one of the step's prefixes
+        assert set().union(*under) == prefixes, (name, writes)
     assert not synth.actions_on("train", ids["artifacts"]) - {
         "s3:PutObject",
         "s3:PutObjectLegalHold",
@@ -216,11 +218,13 @@ def test_pipeline_steps_write_artifacts_only_under_their_prefixes(synth: Synth) 
         "s3:GetBucket*",
         "s3:List*",
     }
-    # train reads only the table validation wrote under runs/, never the raw data
+    # train reads only the table validation staged, never the raw data
     bucket_itself = json.dumps({"Fn::GetAtt": [ids["artifacts"], "Arn"]})
     keys_read = [r for a, r in synth.grants("train") if a == "s3:GetObject*" and r != bucket_itself]
     assert keys_read
-    assert all(ids["artifacts"] in r and r.endswith('"/runs/*"]]}') for r in keys_read), keys_read
+    assert all(ids["artifacts"] in r and r.endswith('"/staging/*"]]}') for r in keys_read), (
+        keys_read
+    )
     assert not synth.actions_on("train", ids["data"])
     assert "s3:GetObject*" in synth.actions_on("evaluate", ids["artifacts"])
     assert not synth.actions_on("evaluate", ids["data"])

@@ -80,3 +80,16 @@ def test_registry_table_keys_billing_recovery_and_encryption(synth: Synth) -> No
     assert properties["SSESpecification"]["SSEEnabled"] is True
     assert "GlobalSecondaryIndexes" not in properties
     assert table["DeletionPolicy"] == "Retain"
+
+
+def test_staged_run_tables_expire_and_model_artifacts_keep_their_history(synth: Synth) -> None:
+    _, artifacts = _bucket(synth, "ArtifactBucket")
+    rules = {
+        rule["Id"]: rule for rule in artifacts["Properties"]["LifecycleConfiguration"]["Rules"]
+    }
+    staged = rules["ExpireStagedTables"]
+    assert staged["Prefix"] == "staging/"
+    assert staged["ExpirationInDays"] == 7
+    assert staged["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert rules["ExpireOldVersions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 365}
+    assert "Prefix" not in rules["ExpireOldVersions"]

@@ -18,13 +18,19 @@ from mlops.registry.entities import ArtifactRef, DataFingerprint
 from mlops.registry.store import RegistryStore
 
 
+STAGING_PREFIX = "staging/"
+"""Artifact-bucket prefix of what one run hands from step to step (expires after days)."""
+
+
 def validation_report_uri(artifact_bucket: str, run_id: str) -> str:
     return f"s3://{artifact_bucket}/runs/{run_id}/validation.json"
 
 
 def _write_snapshot(s3: Any, artifact_bucket: str, run_id: str, table: Table) -> ArtifactRef:
-    """Store the validated rows for Train: it fits on exactly these, and never parses again."""
-    uri = f"s3://{artifact_bucket}/runs/{run_id}/validated{SNAPSHOT_SUFFIX}"
+    """Store the validated rows for Train: it fits on exactly these, and never parses again.
+    They are staged for the run only: `staging/` expires (the file and its sha256 stay the
+    record of what was trained on)."""
+    uri = f"s3://{artifact_bucket}/{STAGING_PREFIX}{run_id}/validated{SNAPSHOT_SUFFIX}"
     body = table_to_npz(table)
     digest = put_object(s3, uri, body, "application/octet-stream")
     return ArtifactRef(uri=uri, sha256=digest, size=len(body))
