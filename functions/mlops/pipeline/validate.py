@@ -17,7 +17,6 @@ from mlops.pipeline.specs import run_spec
 from mlops.registry.entities import ArtifactRef, DataFingerprint
 from mlops.registry.store import RegistryStore
 
-
 STAGING_PREFIX = "staging/"
 """Artifact-bucket prefix of what one run hands from step to step (expires after days)."""
 
