@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from botocore.exceptions import UnknownServiceError
+from botocore.loaders import Loader
 
 from mlops import aws
 
@@ -56,3 +59,30 @@ def test_reset_reads_the_environment_again(environment: pytest.MonkeyPatch) -> N
     assert after.meta.region_name == "ap-southeast-2"
     url = after.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
     assert "=other-key" in url  # the access key id the URL is signed with
+
+
+def test_the_loader_knows_the_same_services_as_botocores_without_opening_each_folder() -> None:
+    fast, botocores = aws._ServiceFolderLoader(), Loader()
+
+    for model_type in ("service-2", "endpoint-rule-set-1"):
+        assert fast.list_available_services(model_type) == botocores.list_available_services(
+            model_type
+        )
+
+
+def test_an_unknown_service_is_still_refused_by_name() -> None:
+    with pytest.raises(UnknownServiceError, match="no-such-service"):
+        aws.client("no-such-service")
+
+
+def test_models_on_aws_data_path_are_found(environment: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Given a custom model folder on AWS_DATA_PATH, as botocore allows
+    (tmp_path / "private-service" / "2024-01-01").mkdir(parents=True)
+    environment.setenv("AWS_DATA_PATH", str(tmp_path))
+    environment.setattr(aws, "_loader", None)
+    aws.reset_clients()
+    # Then the loader looks there first, then in botocore's own data
+    loader = aws._current_session().get_component("data_loader")
+    assert loader.search_paths[0] == str(tmp_path)
+    assert "private-service" in loader.list_available_services("service-2")
+    assert "dynamodb" in loader.list_available_services("service-2")
