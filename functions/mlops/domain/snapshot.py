@@ -22,6 +22,10 @@ _FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 """Members carry this time, so one table always gives the same bytes (and sha256)."""
 
 
+_UNREADABLE = (OSError, EOFError, KeyError, IndexError, ValueError, TypeError, zipfile.BadZipFile)
+"""What numpy and zipfile raise for damaged or foreign archives."""
+
+
 class SnapshotError(ValueError):
     """The bytes are not a table snapshot this code wrote."""
 
@@ -67,6 +71,6 @@ def table_from_npz(data: bytes) -> Table:
                 else:
                     columns[column["name"]] = archive[f"numbers{index}"]
             return Table(columns, int(header["rows"]))
-    except (OSError, EOFError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+    except _UNREADABLE as error:
         msg = f"not a table snapshot ({type(error).__name__}: {error})"
         raise SnapshotError(msg) from None

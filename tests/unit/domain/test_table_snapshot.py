@@ -75,15 +75,32 @@ def test_bytes_that_are_not_a_snapshot_raise_a_snapshot_error(data: bytes) -> No
         table_from_npz(data)
 
 
+def _rewritten(snapshot: bytes, members: dict[str, bytes | None]) -> bytes:
+    """The snapshot with some members replaced (or dropped, for None)."""
+    source = zipfile.ZipFile(io.BytesIO(snapshot))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as rewritten:
+        for member in source.namelist():
+            content = members.get(member, source.read(member))
+            if content is not None:
+                rewritten.writestr(member, content)
+    return buffer.getvalue()
+
+
 def test_a_snapshot_missing_a_column_array_raises_a_snapshot_error(
     make_table: TableFactory,
 ) -> None:
-    source = zipfile.ZipFile(io.BytesIO(table_to_npz(make_table("binary", n=10))))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as damaged:
-        for member in source.namelist():
-            if member != "codes2.npy":
-                damaged.writestr(member, source.read(member))
+    damaged = _rewritten(table_to_npz(make_table("binary", n=10)), {"codes2.npy": None})
 
     with pytest.raises(SnapshotError, match="codes2"):
-        table_from_npz(buffer.getvalue())
+        table_from_npz(damaged)
+
+
+def test_codes_pointing_past_the_values_raise_a_snapshot_error() -> None:
+    table = Table({"c": np.array(["a", "b"], dtype=object)}, 2)
+    codes = io.BytesIO()
+    np.save(codes, np.array([0, 7], dtype=np.int32))
+    damaged = _rewritten(table_to_npz(table), {"codes0.npy": codes.getvalue()})
+
+    with pytest.raises(SnapshotError, match="IndexError"):
+        table_from_npz(damaged)
