@@ -11,7 +11,7 @@ from typing import Any
 from mlops.observability import logger
 from mlops.pipeline.payloads import FinalizeInput, PipelineState, StepError
 from mlops.pipeline.recording import ensure_run, recorded_step, versions_of_run
-from mlops.registry.entities import RunStatus, VersionStatus
+from mlops.registry.entities import ModelVersion, RunStatus, VersionStatus
 from mlops.registry.errors import VersionNotFoundError
 from mlops.registry.store import RegistryStore
 
@@ -38,9 +38,11 @@ def finalize_run(payload: FinalizeInput, *, store: RegistryStore, notify: Notify
     state = payload.state
     ensure_run(store, state)
     with recorded_step(store, state.run_id, "finalize") as step:
-        status, reason, version = _outcome(payload, store)
+        registered = versions_of_run(store, state.model, state.run_id)
+        status, reason, version = _outcome(payload, registered)
         if status is RunStatus.FAILED and version is not None:
             _fail_version(store, state, version, reason or "the run failed")
+        _fail_abandoned(store, state, registered, keep=version)
         store.finish_run(state.run_id, status=status, reason=reason, version=version)
         summary = RunSummary(state.run_id, state.model, status, version, reason)
         step.outcome = status.value
@@ -68,7 +70,7 @@ def error_text(error: StepError | None) -> str:
 
 
 def _outcome(
-    payload: FinalizeInput, store: RegistryStore
+    payload: FinalizeInput, registered: list[ModelVersion]
 ) -> tuple[RunStatus, str | None, int | None]:
     state = payload.state
     version = state.training.version if state.training else None
@@ -81,13 +83,19 @@ def _outcome(
         return RunStatus.SUCCEEDED, f"{state.gate.decision}: {state.gate.reason}", version
     if payload.outcome == "completed":
         return RunStatus.FAILED, "the pipeline completed without a gate decision", version
-    return RunStatus.FAILED, error_text(state.error), version or _version_of_run(store, state)
+    if version is None and registered:  # a step failed after Train registered a version
+        version = registered[0].version
+    return RunStatus.FAILED, error_text(state.error), version
 
 
-def _version_of_run(store: RegistryStore, state: PipelineState) -> int | None:
-    """The version this run registered, if a step failed after registering it."""
-    registered = versions_of_run(store, state.model, state.run_id)
-    return registered[0].version if registered else None
+def _fail_abandoned(
+    store: RegistryStore, state: PipelineState, registered: list[ModelVersion], *, keep: int | None
+) -> None:
+    """Fail the artifact-less versions that lost attempts of a retried Train left behind (they
+    can never serve; this says why). Off the path to promotion: it runs at the end."""
+    for version in registered:
+        if version.version != keep and version.artifact is None:
+            _fail_version(store, state, version.version, "abandoned: the train step was retried")
 
 
 def _fail_version(store: RegistryStore, state: PipelineState, version: int, reason: str) -> None:

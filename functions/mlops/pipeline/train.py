@@ -17,7 +17,7 @@ from mlops.observability import logger
 from mlops.pipeline.errors import PipelineInputError
 from mlops.pipeline.jsonio import json_bytes
 from mlops.pipeline.payloads import TrainingResult, TrainInput
-from mlops.pipeline.recording import describe_error, recorded_step, versions_of_run
+from mlops.pipeline.recording import describe_error, recorded_step
 from mlops.pipeline.specs import run_spec
 from mlops.registry.entities import ArtifactRef, NewVersion, VersionStatus
 from mlops.registry.store import RegistryStore
@@ -87,7 +87,6 @@ def _register_and_write(
     artifacts under that number, then attach them: concurrent runs of one model never share a
     folder, and the version cannot serve until its artifact is attached."""
     payload, model = trained.payload, trained.payload.model
-    _fail_abandoned(store, trained)
     registered = store.register_version(
         model,
         NewVersion(
@@ -150,13 +149,6 @@ def _write_artifacts(trained: _Trained, version: int, artifacts: ArtifactStore) 
     holdout = table_to_npz(fitted.holdout)
     artifacts.put(model, version, HOLDOUT_FILE, holdout)
     return model_ref
-
-
-def _fail_abandoned(store: RegistryStore, trained: _Trained) -> None:
-    """Fail the artifact-less versions an earlier attempt of this run left (a retried step)."""
-    for earlier in versions_of_run(store, trained.payload.model, trained.payload.run_id):
-        if earlier.artifact is None and earlier.status is VersionStatus.REGISTERED:
-            _fail(store, trained, earlier.version, "abandoned: the train step was retried")
 
 
 def _fail(store: RegistryStore, trained: _Trained, version: int, reason: str) -> None:

@@ -12,7 +12,7 @@ from pipeline_env import PipelineEnv, drive_pipeline
 
 from mlops.artifacts import ArtifactIntegrityError, ArtifactStore, sha256_hex, split_s3_uri
 from mlops.domain.snapshot import table_from_npz
-from mlops.handlers import validate
+from mlops.handlers import evaluate, finalize, gate, validate
 from mlops.local.demo_data import make_rows, make_spec, to_csv
 from mlops.local.isolation import serialized_dynamodb
 from mlops.pipeline import train as train_use_case
@@ -320,12 +320,19 @@ def test_a_retried_train_step_fails_the_version_its_lost_attempt_left(
     lost = NewVersion(task="binary", estimator="x", trigger=payload.trigger, run_id="run-a")
     env.store.register_version("fraud", lost, actor="pipeline:run-a")
 
-    # When the step runs again
+    # When the step runs again, the new attempt has its own version
     result = _train(env, payload)
-
-    # Then the new attempt has its own version and the lost one is failed
     assert result.version == 2
     _assert_intact(env, result, "run-a")
+    assert env.store.get_version("fraud", 1).status is VersionStatus.REGISTERED  # never servable
+
+    # And when the run finishes, the version promoted and the lost one failed with the reason
+    state = {**payload.model_dump(mode="json"), "training": result.model_dump(mode="json")}
+    context = LocalLambdaContext()
+    state["evaluation"] = evaluate.handler(dict(state), context)
+    state["gate"] = gate.handler(dict(state), context)
+    finalize.handler({"outcome": "completed", "execution_id": "local", "state": state}, context)
+    assert env.store.resolve("fraud").version == 2
     abandoned = env.store.get_version("fraud", 1)
     assert abandoned.status is VersionStatus.FAILED
     assert abandoned.status_reason == "abandoned: the train step was retried"
