@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-from os.path import expandvars
-from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -70,12 +68,9 @@ def _current_session() -> botocore.session.Session:
     if _session is None:
         _session = botocore.session.get_session()
         if _loader is None:  # built once: service models stay parsed across resets
-            data_path = _session.get_config_variable("data_path")  # AWS_DATA_PATH
-            extra = None
-            if data_path:  # as botocore.loaders.create_loader reads it
-                extra = [
-                    str(Path(expandvars(path)).expanduser()) for path in data_path.split(os.pathsep)
-                ]
-            _loader = _ServiceFolderLoader(extra_search_paths=extra)
+            default = _session.get_component("data_loader")  # botocore's, AWS_DATA_PATH applied
+            _loader = _ServiceFolderLoader(
+                extra_search_paths=list(default.search_paths), include_default_search_paths=False
+            )
         _session.register_component("data_loader", _loader)
     return _session

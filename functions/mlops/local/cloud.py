@@ -146,7 +146,6 @@ class LocalCloud:
         stack.enter_context(mock.patch.dict(default_user_config, execute))
         stack.enter_context(mock_aws(config=execute))  # type: ignore[call-overload]
         stack.enter_context(serialized_dynamodb())
-        self._clients.clear()
         if self.server:
             self._start_server(stack)
         self.lambdas.base_environment = {

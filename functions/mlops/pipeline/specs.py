@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlops.domain.spec import ModelSpec, SpecError, parse_spec
 from mlops.pipeline.errors import PipelineInputError
 from mlops.pipeline.payloads import PipelineInput
@@ -18,10 +20,7 @@ def load_model_spec(store: RegistryStore, model: str) -> ModelSpec:
     if record.spec is None:
         msg = f"model {model!r} has no spec: set one with `mlops specs put FILE`"
         raise PipelineInputError(msg)
-    try:
-        return parse_spec(record.spec, f"stored for {model!r}")
-    except SpecError as error:
-        raise PipelineInputError(str(error)) from None
+    return _parsed(record.spec, f"stored for {model!r}")
 
 
 def run_spec(payload: PipelineInput, store: RegistryStore) -> ModelSpec:
@@ -29,7 +28,12 @@ def run_spec(payload: PipelineInput, store: RegistryStore) -> ModelSpec:
     without one (e.g. by hand, from the console) reads the registry's."""
     if payload.spec is None:
         return load_model_spec(store, payload.model)
+    return _parsed(payload.spec, f"in run {payload.run_id!r}")
+
+
+def _parsed(document: dict[str, Any], source: str) -> ModelSpec:
+    """The validated spec; PipelineInputError naming every bad field."""
     try:
-        return parse_spec(payload.spec, f"in run {payload.run_id!r}")
+        return parse_spec(document, source)
     except SpecError as error:
         raise PipelineInputError(str(error)) from None

@@ -104,7 +104,7 @@ class Telemetry:
         key = (tuple(dimensions.items()), tuple([metric[:2] for metric in finite]))
         template = self._templates.get(key)
         if template is None:
-            template = line_template(dimensions, finite)
+            template = _line_template(dimensions, finite)
             if len(self._templates) < MAX_TEMPLATES:
                 self._templates[key] = template
         head, tail, names = template
@@ -116,7 +116,7 @@ class Telemetry:
             sys.stdout.write(line)
 
 
-def line_template(dimensions: dict[str, str], metrics: list[Metric]) -> Template:
+def _line_template(dimensions: dict[str, str], metrics: list[Metric]) -> Template:
     """emf_document's JSON line in pieces: the text before the timestamp, after it (up to the
     values), and `,"<name>":` per metric."""
     document = emf_document(dimensions, [(name, unit, 0.0) for name, unit, _ in metrics], 0)
