@@ -41,6 +41,7 @@ from sklearn.preprocessing import OneHotEncoder
 from mlops import aws
 from mlops.artifacts import ArtifactStore
 from mlops.handlers.score import handler
+from mlops.local.moto_transport import moto_http
 from mlops.local.tables import create_registry_table
 from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.registry.entities import FeatureSchema, NewVersion, Trigger, TriggerKind
@@ -150,7 +151,7 @@ def percentiles(samples_ns: list[int]) -> tuple[float, float]:
 
 def warm(onnx: bytes, schema: list[dict[str, Any]], classes: list[str], n: int) -> dict[str, Any]:
     os.environ.update(aws_environment())
-    with mock_aws():
+    with mock_aws(), moto_http():
         populate(onnx, schema, classes)
         event, context = predict_event(), LocalLambdaContext()
         options = ort.SessionOptions()
@@ -186,14 +187,12 @@ t0 = time.perf_counter()
 from mlops.handlers.score import handler
 from mlops.serving.local_server import LocalLambdaContext, proxy_event
 t1 = time.perf_counter()
-from mlops import aws
-aws.client("dynamodb"), aws.client("s3")  # what the first request would create
-t2 = time.perf_counter()
 event = proxy_event("POST", sys.argv[1], {"X-Request-Id": "cold-1"}, sys.argv[2])
 result = handler(event, LocalLambdaContext())
-t3 = time.perf_counter()
+t2 = time.perf_counter()
 assert result["statusCode"] == 200, result
-sys.stderr.write(json.dumps({"import": t1 - t0, "clients": t2 - t1, "total": t3 - t0}) + "\n")
+sdk = sorted(m for m in ("botocore.client", "boto3", "pydantic") if m in sys.modules)
+sys.stderr.write(json.dumps({"import": t1 - t0, "total": t2 - t0, "sdk": sdk}) + "\n")
 """
 
 COLD_BARE = r"""
@@ -218,13 +217,9 @@ IMPORT_BREAKDOWN = r"""
 import json, sys, time
 steps = {}
 for label, module in [("numpy + onnxruntime", "onnxruntime"),
-                      ("botocore (session, client)", "botocore.session"),
-                      ("pydantic (lazy top level)", "pydantic"),
-                      ("pydantic core (BaseModel)", "pydantic.main"),
-                      ("mlops.settings", "mlops.settings"),
                       ("powertools logger", "aws_lambda_powertools.logging"),
-                      ("registry entities", "mlops.registry.entities"),
-                      ("registry dynamodb store", "mlops.registry.dynamodb"),
+                      ("signed HTTP client (mlops.aws_http)", "mlops.aws_http"),
+                      ("mlops.settings", "mlops.settings"),
                       ("mlops serving + handler", "mlops.handlers.score")]:
     t = time.perf_counter()
     __import__(module)
@@ -233,7 +228,7 @@ sys.stderr.write(json.dumps(steps) + "\n")
 """
 
 
-def _child(script: str, args: list[str], env: dict[str, str]) -> dict[str, float]:
+def _child(script: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
     completed = subprocess.run(
         [sys.executable, "-c", script, *args],
         env={**os.environ, **env},
@@ -244,7 +239,7 @@ def _child(script: str, args: list[str], env: dict[str, str]) -> dict[str, float
     )
     if completed.returncode != 0:
         raise RuntimeError(completed.stderr[-3000:])
-    result: dict[str, float] = json.loads(completed.stderr.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(completed.stderr.strip().splitlines()[-1])
     return result
 
 
@@ -279,12 +274,12 @@ def cold(
     finally:
         server.stop()
 
-    def median(runs: list[dict[str, float]], key: str) -> float:
+    def median(runs: list[dict[str, Any]], key: str) -> float:
         return statistics.median(run[key] for run in runs) * 1_000.0
 
     return {
         "handler": (median(handler_runs, "import"), median(handler_runs, "total")),
-        "clients": median(handler_runs, "clients"),
+        "sdk": sorted({m for run in handler_runs for m in run["sdk"]}),
         "bare": (median(bare_runs, "import"), median(bare_runs, "total")),
         "breakdown": {k: v * 1_000.0 for k, v in breakdown.items()},
     }
@@ -320,10 +315,9 @@ def main() -> None:
     print(f"{'bare: import ort, load file, 1st predict':<44}{bi:>14.1f}{bt:>12.1f}")
     print(f"{'ratio handler / bare':<44}{hi / bi:>14.2f}{ht / bt:>12.2f}")
     print(f"target: cold ratio <= 2.00 -> {'met' if ht <= 2 * bt else 'NOT met'}")
-    clients = cold_result["clients"]
     print(
-        f"handler after imports: DynamoDB + S3 clients {clients:.1f} ms, first request "
-        f"(registry reads, artifact fetch + verify, session, predict) {ht - hi - clients:.1f} ms"
+        f"handler's first request (registry reads, artifact fetch + verify, session, predict): "
+        f"{ht - hi:.1f} ms; AWS SDK / pydantic loaded on the way: {cold_result['sdk'] or 'none'}"
     )
     print("\nImport cost, in order, in a fresh process (each step excludes earlier ones):")
     breakdown = cold_result["breakdown"]

@@ -8,9 +8,10 @@ the metadata. A missing object or a mismatch is a typed error, never a silent lo
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlops.registry.entities import ArtifactRef
+if TYPE_CHECKING:
+    from mlops.registry.entities import ArtifactRef
 
 SHA256_METADATA_KEY = "sha256"
 
@@ -69,6 +70,8 @@ class ArtifactStore:
         data: bytes,
         content_type: str = "application/octet-stream",
     ) -> ArtifactRef:
+        from mlops.registry.entities import ArtifactRef  # pydantic: off the score path
+
         digest = sha256_hex(data)
         key = model_prefix(model, version) + filename
         self._s3.put_object(

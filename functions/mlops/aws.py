@@ -15,6 +15,8 @@ from typing import Any
 import botocore.session
 from botocore.loaders import Loader, instance_cache
 
+from mlops import aws_http
+
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _session: botocore.session.Session | None = None
@@ -33,12 +35,14 @@ def client(service: str) -> Any:
 
 
 def reset_clients() -> None:
-    """Drop cached clients and their session, so the environment is read again (the local cloud
-    does this when it starts a fresh mock or changes a function's AWS variables)."""
+    """Drop cached clients (these and `mlops.aws_http`'s), so the environment is read again
+    (the local cloud does this when it starts a fresh mock or changes a function's AWS
+    variables)."""
     global _session  # noqa: PLW0603 - one session per process, replaced on reset
     with _lock:
         _clients.clear()
         _session = None
+    aws_http.reset_clients()
 
 
 class _ServiceFolderLoader(Loader):  # type: ignore[misc]  # botocore is untyped

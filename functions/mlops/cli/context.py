@@ -12,12 +12,11 @@ import getpass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
 
 from mlops import aws
 from mlops.cli import CommandError
 from mlops.registry import RegistryStore, open_registry
-from mlops.settings import ENV_PREFIX, STACK_OUTPUT_FIELDS, Settings, get_settings
+from mlops.settings import STACK_OUTPUT_FIELDS, Settings, SettingsError, get_settings
 
 DEFAULT_STACK = "Mlops"
 REQUIRED_OUTPUTS = ("RegistryTableName", "ArtifactBucketName", "DataBucketName")
@@ -36,9 +35,9 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     """Settings from the environment if it names the registry, else from the stack outputs."""
     try:
         configured = get_settings()
-    except ValidationError as error:
-        raise CommandError(_settings_error(error)) from None
-    if "registry_table" in configured.model_fields_set:
+    except SettingsError as error:
+        raise CommandError(f"invalid settings: {error}") from None
+    if "registry_table" in configured.fields_set:
         return configured
     stack = getattr(args, "stack", DEFAULT_STACK)
     outputs = _stack_outputs(stack)
@@ -49,19 +48,14 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     fields = {
         field: outputs[name] for name, field in STACK_OUTPUT_FIELDS.items() if name in outputs
     }
-    return configured.model_validate({**configured.model_dump(), **fields})
+    try:
+        return configured.replace(**fields)
+    except SettingsError as error:
+        raise CommandError(f"stack {stack!r} has invalid outputs: {error}") from None
 
 
 def open_registry_for(args: argparse.Namespace) -> RegistryStore:
     return open_registry(resolve_settings(args))
-
-
-def _settings_error(error: ValidationError) -> str:
-    problems = [
-        f"{ENV_PREFIX}{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
-        for problem in error.errors()
-    ]
-    return "invalid settings: " + "; ".join(problems)
 
 
 def _stack_outputs(stack: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ from mlops.local.deploy import Deployer, Deployment
 from mlops.local.executions import Terminations
 from mlops.local.isolation import serialized_dynamodb
 from mlops.local.lambdas import HandlerError, InProcessLambdas, Invocation, LambdaContext
+from mlops.local.moto_transport import moto_http
 from mlops.local.names import Place
 from mlops.local.router import Delivery, EventRouter
 from mlops.local.template import load_template
@@ -58,7 +59,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     """The MLOPS_* variables that reproduce `settings` (what `mlops local up` prints)."""
     return {
         f"{ENV_PREFIX}{name.upper()}": str(value)
-        for name, value in settings.model_dump().items()
+        for name, value in settings.as_dict().items()
         if value is not None
     }
 
@@ -145,6 +146,7 @@ class LocalCloud:
         execute = {"stepfunctions": {"execute_state_machine": True}}
         stack.enter_context(mock.patch.dict(default_user_config, execute))
         stack.enter_context(mock_aws(config=execute))  # type: ignore[call-overload]
+        stack.enter_context(moto_http())  # the score path's signed HTTP calls, to moto too
         stack.enter_context(serialized_dynamodb())
         if self.server:
             self._start_server(stack)
@@ -213,7 +215,7 @@ class LocalCloud:
                 for output, field in STACK_OUTPUT_FIELDS.items()
                 if (value := output_value(self.deployment.outputs, output)) is not None
             }
-            self._settings = Settings.model_validate(values)
+            self._settings = Settings.from_values(values)
         return self._settings
 
     def physical_id(self, logical_id: str) -> str:

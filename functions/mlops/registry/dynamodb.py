@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mlops.registry import items, transitions
+from mlops.registry import items, layout, transitions
 from mlops.registry.entities import (
     AliasName,
     AliasState,
@@ -46,7 +46,7 @@ from mlops.registry.errors import (
     RunNotFoundError,
     VersionNotFoundError,
 )
-from mlops.registry.items import Item, n, s
+from mlops.registry.layout import Item, n, s
 from mlops.registry.store import UNCHECKED, ExpectedProduction, RegistryStore
 
 MAX_ATTEMPTS = 30
@@ -82,7 +82,7 @@ class DynamoDBRegistryStore(RegistryStore):
         try:
             self._transact(
                 self._put(items.model_item(record), "attribute_not_exists(pk)"),
-                self._put({**items.catalog_key(name), "name": s(name)}),
+                self._put({**layout.catalog_key(name), "name": s(name)}),
                 self._put(items.audit_item(event), "attribute_not_exists(pk)"),
             )
         except TransactionCancelledError as error:
@@ -97,11 +97,11 @@ class DynamoDBRegistryStore(RegistryStore):
         update = {
             "Update": {
                 "TableName": self.table_name,
-                "Key": items.model_key(name),
+                "Key": layout.model_key(name),
                 "UpdateExpression": "SET spec = :spec, updated_at = :now",
                 "ConditionExpression": "attribute_exists(pk)",
                 "ExpressionAttributeValues": {
-                    ":spec": items.json_s(spec),
+                    ":spec": layout.json_s(spec),
                     ":now": s(now.isoformat()),
                 },
             }
@@ -114,14 +114,14 @@ class DynamoDBRegistryStore(RegistryStore):
         return self.get_model(name)
 
     def get_model(self, name: str) -> ModelRecord:
-        item = self._get(items.model_key(name))
+        item = self._get(layout.model_key(name))
         if item is None:
             raise ModelNotFoundError(name)
         return items.model_from_item(item)
 
     def list_models(self) -> list[ModelRecord]:
-        catalog = self._query(items.CATALOG_PK, "MODEL#")
-        keys = [items.model_key(item["name"]["S"]) for item in catalog]
+        catalog = self._query(layout.CATALOG_PK, "MODEL#")
+        keys = [layout.model_key(item["name"]["S"]) for item in catalog]
         records = [items.model_from_item(item) for item in self._batch_get(keys)]
         return sorted(records, key=lambda record: record.name)
 
@@ -139,7 +139,7 @@ class DynamoDBRegistryStore(RegistryStore):
             counter = {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": items.model_key(name),
+                    "Key": layout.model_key(name),
                     "UpdateExpression": "SET latest_version = :next, updated_at = :now",
                     "ConditionExpression": "latest_version = :latest",
                     "ExpressionAttributeValues": {
@@ -165,7 +165,7 @@ class DynamoDBRegistryStore(RegistryStore):
         raise ConcurrentUpdateError(msg)
 
     def get_version(self, name: str, version: int) -> ModelVersion:
-        item = self._get(items.version_key(name, version))
+        item = self._get(layout.version_key(name, version))
         if item is None:
             self.get_model(name)
             raise VersionNotFoundError(name, version)
@@ -180,7 +180,7 @@ class DynamoDBRegistryStore(RegistryStore):
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {
                 ":pk": s(f"MODEL#{name}"),
-                ":prefix": s(items.VERSION_PREFIX),
+                ":prefix": s(layout.VERSION_PREFIX),
             },
             "ScanIndexForward": False,
             "ConsistentRead": True,
@@ -222,7 +222,7 @@ class DynamoDBRegistryStore(RegistryStore):
         values: dict[str, Any] = {":now": s(now.isoformat())}
         conditions = ["attribute_exists(pk)"]
         if artifact is not None and transitions.check_artifact(current, artifact):
-            names["#artifact"] = items.ARTIFACT_ATTRIBUTE
+            names["#artifact"] = layout.ARTIFACT_ATTRIBUTE
             values[":artifact"] = items.artifact_s(artifact)
             assignments.append("#artifact = :artifact")
             conditions.append("attribute_not_exists(#artifact)")
@@ -230,21 +230,21 @@ class DynamoDBRegistryStore(RegistryStore):
             for index, (key, value) in enumerate((updates or {}).items()):
                 placeholder = f"{attribute[0]}{index}"
                 names[f"#{placeholder}"] = key
-                values[f":{placeholder}"] = items.json_s(value)
+                values[f":{placeholder}"] = layout.json_s(value)
                 names[f"#{attribute}"] = attribute
                 assignments.append(f"#{attribute}.#{placeholder} = :{placeholder}")
         allowed = set(expected_statuses or VersionStatus)
         if status is not None:
             allowed = {current.status}  # exact, so the audit event's "from" is true
             assignments += ["#status = :status", "status_reason = :reason"]
-            values |= {":status": s(status.value), ":reason": items.optional_s(reason)}
+            values |= {":status": s(status.value), ":reason": layout.optional_s(reason)}
         for index, allowed_status in enumerate(sorted(allowed)):
             values[f":allowed{index}"] = s(allowed_status.value)
         conditions.append(f"#status IN ({', '.join(f':allowed{i}' for i in range(len(allowed)))})")
         update = {
             "Update": {
                 "TableName": self.table_name,
-                "Key": items.version_key(name, version),
+                "Key": layout.version_key(name, version),
                 "UpdateExpression": "SET " + ", ".join(assignments),
                 "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": names,
@@ -270,7 +270,7 @@ class DynamoDBRegistryStore(RegistryStore):
 
     # ---- aliases ------------------------------------------------------------------------
     def get_alias(self, name: str, alias: AliasName) -> AliasState | None:
-        item = self._get(items.alias_key(name, alias))
+        item = self._get(layout.alias_key(name, alias))
         return items.alias_from_item(item) if item else None
 
     def promote(
@@ -330,7 +330,7 @@ class DynamoDBRegistryStore(RegistryStore):
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={
                 ":pk": s(f"MODEL#{name}"),
-                ":prefix": s(items.AUDIT_PREFIX),
+                ":prefix": s(layout.AUDIT_PREFIX),
             },
             ScanIndexForward=False,
             ConsistentRead=True,
@@ -348,14 +348,14 @@ class DynamoDBRegistryStore(RegistryStore):
                 condition = "version = :version AND moved_at = :moved_at"
                 values = {":version": expected["version"], ":moved_at": expected["moved_at"]}
             if change.after is None:
-                op = {"Key": items.alias_key(name, change.alias)}
+                op = {"Key": layout.alias_key(name, change.alias)}
                 writes.append({"Delete": self._conditional(op, condition, values)})
             else:
                 op = {"Item": items.alias_item(change.after)}
                 writes.append({"Put": self._conditional(op, condition, values)})
         for status in plan.statuses:
             update = {
-                "Key": items.version_key(name, status.version),
+                "Key": layout.version_key(name, status.version),
                 "UpdateExpression": "SET #status = :after, status_reason = :reason, "
                 "updated_at = :now",
                 "ExpressionAttributeNames": {"#status": "status"},
@@ -363,7 +363,7 @@ class DynamoDBRegistryStore(RegistryStore):
             values = {
                 ":before": s(status.before.value),
                 ":after": s(status.after.value),
-                ":reason": items.optional_s(status.reason),
+                ":reason": layout.optional_s(status.reason),
                 ":now": s(plan.event.at.isoformat()),
             }
             writes.append({"Update": self._conditional(update, "#status = :before", values)})
@@ -395,7 +395,7 @@ class DynamoDBRegistryStore(RegistryStore):
         raise ConcurrentUpdateError(msg)
 
     def get_run(self, run_id: str) -> Run:
-        item = self._get(items.run_key(run_id))
+        item = self._get(layout.run_key(run_id))
         if item is None:
             raise RunNotFoundError(run_id)
         return items.run_from_item(item)
@@ -405,7 +405,7 @@ class DynamoDBRegistryStore(RegistryStore):
         index = self._client.query(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": s(f"MODEL#{name}"), ":prefix": s(items.RUN_PREFIX)},
+            ExpressionAttributeValues={":pk": s(f"MODEL#{name}"), ":prefix": s(layout.RUN_PREFIX)},
             ScanIndexForward=False,
             ConsistentRead=True,
             Limit=limit,
@@ -414,7 +414,7 @@ class DynamoDBRegistryStore(RegistryStore):
         found = {
             run.run_id: run
             for run in map(
-                items.run_from_item, self._batch_get([items.run_key(rid) for rid in run_ids])
+                items.run_from_item, self._batch_get([layout.run_key(rid) for rid in run_ids])
             )
         }
         return [found[run_id] for run_id in run_ids if run_id in found]
@@ -437,7 +437,7 @@ class DynamoDBRegistryStore(RegistryStore):
             "SET #status = :status, reason = :reason, version = :version, finished_at = :now",
             {
                 ":status": s(RunStatus(status).value),
-                ":reason": items.optional_s(reason),
+                ":reason": layout.optional_s(reason),
                 ":version": {"NULL": True} if version is None else n(version),
                 ":now": s(utc_now().isoformat()),
             },
@@ -453,7 +453,7 @@ class DynamoDBRegistryStore(RegistryStore):
     ) -> Run:
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": items.run_key(run_id),
+            "Key": layout.run_key(run_id),
             "UpdateExpression": expression,
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": values,
@@ -550,7 +550,7 @@ def _decode_token(token: str | None, name: str) -> Item | None:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if key["pk"] != s(f"MODEL#{name}") or not key["sk"]["S"].startswith(items.VERSION_PREFIX):
+        if key["pk"] != s(f"MODEL#{name}") or not key["sk"]["S"].startswith(layout.VERSION_PREFIX):
             raise ValueError(token)
     except (ValueError, TypeError, KeyError, binascii.Error) as error:
         msg = f"next_token: not a token this registry returned: {token!r}"

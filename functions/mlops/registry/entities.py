@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MODEL_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
-"""Model names: lowercase letters, digits and single hyphens; usable in S3 keys, ARNs and
-Step Functions execution names."""
+from mlops.registry.enums import (
+    MODEL_NAME_PATTERN,
+    PROMOTABLE_STATUSES,
+    AliasName,
+    AuditAction,
+    FeatureType,
+    RunStatus,
+    TriggerKind,
+    VersionStatus,
+)
 
 
 def utc_now() -> datetime:
@@ -22,44 +28,12 @@ class Entity(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
-class VersionStatus(StrEnum):
-    REGISTERED = "registered"
-    CANDIDATE = "candidate"
-    PRODUCTION = "production"
-    ARCHIVED = "archived"
-    REJECTED = "rejected"
-    FAILED = "failed"
-
-
-PROMOTABLE_STATUSES = frozenset(
-    {VersionStatus.REGISTERED, VersionStatus.CANDIDATE, VersionStatus.ARCHIVED}
-)
-"""Statuses a version may be promoted from. Rejected and failed versions never serve."""
-
-
-class AliasName(StrEnum):
-    PRODUCTION = "production"
-    CANDIDATE = "candidate"
-
-
-class TriggerKind(StrEnum):
-    S3_UPLOAD = "s3-upload"
-    ALARM = "alarm"
-    SCHEDULE = "schedule"
-    MANUAL = "manual"
-
-
 class Trigger(Entity):
     """The event that caused a training run (and so a version)."""
 
     kind: TriggerKind
     source_id: str = Field(description="S3 URI, alarm ARN/name, rule name or user")
     detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class FeatureType(StrEnum):
-    NUMERIC = "numeric"
-    CATEGORICAL = "categorical"
 
 
 class FeatureSchema(Entity):
@@ -142,16 +116,6 @@ class AliasState(Entity):
     updated_at: datetime = Field(default_factory=utc_now)
 
 
-class AuditAction(StrEnum):
-    MODEL_CREATED = "model-created"
-    SPEC_UPDATED = "spec-updated"
-    VERSION_REGISTERED = "version-registered"
-    STATUS_CHANGED = "status-changed"
-    ALIAS_MOVED = "alias-moved"
-    ALIAS_CLEARED = "alias-cleared"
-    ROLLBACK = "rollback"
-
-
 class AuditEvent(Entity):
     model: str
     event_id: str
@@ -163,13 +127,6 @@ class AuditEvent(Entity):
     to_version: int | None = None
     reason: str = ""
     detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    REJECTED = "rejected"
-    FAILED = "failed"
 
 
 class RunStep(Entity):
@@ -211,3 +168,29 @@ def validate_model_name(name: str) -> str:
         )
         raise ValueError(msg)
     return name
+
+
+__all__ = [
+    "MODEL_NAME_PATTERN",
+    "PROMOTABLE_STATUSES",
+    "AliasName",
+    "AliasState",
+    "ArtifactRef",
+    "AuditAction",
+    "AuditEvent",
+    "DataFingerprint",
+    "FeatureSchema",
+    "FeatureType",
+    "ModelRecord",
+    "ModelVersion",
+    "NewVersion",
+    "Page",
+    "Run",
+    "RunStatus",
+    "RunStep",
+    "Trigger",
+    "TriggerKind",
+    "VersionStatus",
+    "Weight",
+    "utc_now",
+]

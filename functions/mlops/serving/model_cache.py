@@ -1,8 +1,10 @@
-"""Loaded models, cached by (model, version, sha256), and alias targets re-read at most every T s.
+"""Loaded models, cached by (model, version, sha256); each model's aliases re-read at most every
+T seconds, in one registry query.
 
 A promotion therefore takes effect within `refresh_seconds` without a redeploy. When the new
 target fails to load (missing or tampered artifact, corrupt ONNX) the previous version keeps
-serving and the failure is reported; the load is retried at the next refresh.
+serving and the failure is reported; the load is retried at the next refresh. When the
+registry cannot be read, what was read before keeps serving until the next refresh.
 """
 
 from __future__ import annotations
@@ -13,48 +15,40 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mlops.artifacts import ArtifactError, ArtifactStore
 from mlops.domain.onnx_model import OnnxModel, OnnxModelError
-from mlops.registry import errors as registry_errors
-from mlops.registry.entities import (
-    MODEL_NAME_PATTERN,
-    AliasName,
-    AliasState,
-    FeatureSchema,
-    FeatureType,
-    ModelVersion,
-    VersionStatus,
-)
-from mlops.registry.store import RegistryStore
+from mlops.registry.enums import MODEL_NAME_PATTERN, AliasName, FeatureType, VersionStatus
 from mlops.serving.errors import (
     ModelNotFoundError,
     ModelUnavailableError,
     VersionNotServableError,
 )
+from mlops.serving.registry_view import (
+    AliasTarget,
+    ServedFeature,
+    ServedVersion,
+    ServingRegistry,
+)
 from mlops.serving.validation import RecordValidator
 
 Clock = Callable[[], float]
-LoadFailureHook = Callable[[str, int, Exception], None]
-"""Called with (model, version, error) when a version fails to load."""
+FailureHook = Callable[[str, int | None, Exception], None]
+"""Called with (model, version, error) when a version fails to load (version None: the
+registry could not be read)."""
 
 MAX_SESSIONS = 16
-MAX_ALIAS_ENTRIES = 1_024
+MAX_ENTRIES = 1_024
 _NAME = re.compile(MODEL_NAME_PATTERN)
-_LOAD_ERRORS = (
-    ArtifactError,
-    OnnxModelError,
-    VersionNotServableError,
-    registry_errors.RegistryError,
-    ValueError,
-)
+_LOAD_ERRORS = (ArtifactError, OnnxModelError, VersionNotServableError, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
 class LoadedModel:
     """A version ready to score: its registry record, session and record validator."""
 
-    record: ModelVersion
+    record: ServedVersion
     model: OnnxModel
     validator: RecordValidator
 
@@ -71,56 +65,52 @@ class LoadedModel:
 class AliasEntry:
     """What an alias pointed at when last read, and the version actually serving for it."""
 
-    state: AliasState | None
+    state: AliasTarget | None
     serving: LoadedModel | None
-    checked_at: float
-    model_exists: bool = True
     load_error: str | None = None
+
+
+_UNSET = AliasEntry(None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    exists: bool
+    spec: dict[str, Any] | None
+    production: AliasEntry
+    candidate: AliasEntry
+    checked_at: float
 
 
 class ModelCache:
     def __init__(
         self,
-        store: RegistryStore,
+        registry: ServingRegistry,
         artifacts: ArtifactStore,
         *,
         refresh_seconds: float,
         clock: Clock = time.monotonic,
-        on_load_failure: LoadFailureHook | None = None,
+        on_failure: FailureHook | None = None,
     ) -> None:
-        self._store = store
+        self._registry = registry
         self._artifacts = artifacts
         self._refresh = refresh_seconds
         self._clock = clock
-        self._on_load_failure = on_load_failure
+        self._on_failure = on_failure
         self._sessions: OrderedDict[tuple[str, int, str], LoadedModel] = OrderedDict()
-        self._aliases: dict[tuple[str, AliasName], AliasEntry] = {}
-        self._pinned: dict[tuple[str, int], tuple[ModelVersion, float]] = {}
-        self._known_models: set[str] = set()
+        self._models: dict[str, ModelEntry] = {}
+        self._pinned: dict[tuple[str, int], tuple[ServedVersion | None, float]] = {}
         self._lock = threading.RLock()
 
     # ---- aliases ------------------------------------------------------------------------
     def alias(self, name: str, alias: AliasName) -> AliasEntry:
-        """The alias' entry, re-read from the registry when older than refresh_seconds."""
-        key = (name, alias)
-        entry = self._aliases.get(key)
-        if entry is None or self._clock() - entry.checked_at >= self._refresh:
-            if not _NAME.fullmatch(name):  # cached entries have valid names: checked on a miss
-                raise ModelNotFoundError(f"model {name[:64]!r} not found")
-            with self._lock:
-                entry = self._aliases.get(key)
-                if entry is None or self._clock() - entry.checked_at >= self._refresh:
-                    entry = self._read_alias(name, alias, entry)
-                    if len(self._aliases) >= MAX_ALIAS_ENTRIES:
-                        self._aliases.clear()
-                    self._aliases[key] = entry
-        if not entry.model_exists:
-            raise ModelNotFoundError(f"model {name!r} not found")
-        return entry
+        """The alias' entry; 404 for an unknown model."""
+        entry = self._entry(name)
+        return entry.production if alias is AliasName.PRODUCTION else entry.candidate
 
     def production(self, name: str) -> LoadedModel:
         """The serving production version; 404 for an unknown model, 503 if none serves."""
-        entry = self.alias(name, AliasName.PRODUCTION)
+        entry = self._entry(name).production
         if entry.serving is not None:
             return entry.serving
         if entry.state is None:
@@ -132,117 +122,142 @@ class ModelCache:
             )
         raise ModelUnavailableError(msg)
 
-    def _read_alias(self, name: str, alias: AliasName, previous: AliasEntry | None) -> AliasEntry:
-        now = self._clock()
-        state = self._store.get_alias(name, alias)
-        serving = previous.serving if previous is not None else None
-        if state is None:
-            return AliasEntry(None, None, now, model_exists=self._model_exists(name))
-        self._remember_model(name)
-        if serving is not None and serving.version == state.version:
-            return AliasEntry(state, serving, now)
-        try:
-            loaded = self.load(self._store.get_version(name, state.version))
-        except Exception as error:  # noqa: BLE001 - whatever fails, the previous version serves
-            failed = error
-        else:
-            return AliasEntry(state, loaded, now)
-        if self._on_load_failure is not None:
-            self._on_load_failure(name, state.version, failed)
-        # keep serving what served before (None if nothing ever loaded)
-        return AliasEntry(state, serving, now, load_error=str(failed))
-
     def is_known(self, name: str) -> bool:
         """Whether the registry has confirmed this model exists (no registry read)."""
-        return name in self._known_models
+        entry = self._models.get(name)
+        return entry is not None and entry.exists
 
-    def _model_exists(self, name: str) -> bool:
-        """Asks the registry only about models not yet seen (models are never deleted): an
-        unset candidate alias costs no read after the production alias was found."""
-        if name in self._known_models:
-            return True
+    def _entry(self, name: str) -> ModelEntry:
+        """The model's entry, re-read from the registry when older than refresh_seconds."""
+        entry = self._models.get(name)
+        if entry is None or self._clock() - entry.checked_at >= self._refresh:
+            if not _NAME.fullmatch(name):  # cached entries have valid names: checked on a miss
+                raise ModelNotFoundError(f"model {name[:64]!r} not found")
+            with self._lock:
+                entry = self._models.get(name)
+                if entry is None or self._clock() - entry.checked_at >= self._refresh:
+                    entry = self._read(name, entry)
+                    if len(self._models) >= MAX_ENTRIES:
+                        self._models.clear()
+                    self._models[name] = entry
+        if not entry.exists:
+            raise ModelNotFoundError(f"model {name!r} not found")
+        return entry
+
+    def _read(self, name: str, previous: ModelEntry | None) -> ModelEntry:
+        now = self._clock()
         try:
-            self._store.get_model(name)
-        except registry_errors.ModelNotFoundError:
-            return False
-        self._remember_model(name)
-        return True
+            state = self._registry.model_state(name)
+        except Exception as error:
+            self._report(name, None, error)
+            if previous is None:
+                msg = f"the model registry cannot be read ({error}); retry later"
+                raise ModelUnavailableError(msg) from error
+            return ModelEntry(
+                previous.exists, previous.spec, previous.production, previous.candidate, now
+            )
+        if state is None:
+            return ModelEntry(False, None, _UNSET, _UNSET, now)
+        before = previous or ModelEntry(True, None, _UNSET, _UNSET, now)
+        return ModelEntry(
+            True,
+            state.spec,
+            self._follow(name, state.production, before.production.serving, state.spec),
+            self._follow(name, state.candidate, before.candidate.serving, state.spec),
+            now,
+        )
 
-    def _remember_model(self, name: str) -> None:
-        if len(self._known_models) >= MAX_ALIAS_ENTRIES:
-            self._known_models.clear()
-        self._known_models.add(name)
+    def _follow(
+        self,
+        name: str,
+        target: AliasTarget | None,
+        serving: LoadedModel | None,
+        spec: dict[str, Any] | None,
+    ) -> AliasEntry:
+        """The alias' new entry: its target loaded, else what served before and the error."""
+        if target is None:
+            return _UNSET
+        if serving is not None and serving.version == target.version:
+            return AliasEntry(target, serving)
+        try:
+            record = self._registry.version(name, target.version)
+            if record is None:
+                msg = f"model {name!r} has no version {target.version}"
+                raise VersionNotServableError(msg)
+            loaded = self.load(record, spec)
+        except Exception as error:  # noqa: BLE001 - whatever fails, the previous version serves
+            self._report(name, target.version, error)
+            return AliasEntry(target, serving, str(error))
+        return AliasEntry(target, loaded)
+
+    def _report(self, name: str, version: int | None, error: Exception) -> None:
+        if self._on_failure is not None:
+            self._on_failure(name, version, error)
 
     # ---- pinned versions ----------------------------------------------------------------
     def pinned(self, name: str, version: int) -> LoadedModel:
         """A version asked for by number: 404 if absent, 409 if it may not serve."""
-        if not _NAME.fullmatch(name):
-            raise ModelNotFoundError(f"model {name[:64]!r} not found")
+        entry = self._entry(name)
         key = (name, version)
         cached = self._pinned.get(key)
         if cached is None or self._clock() - cached[1] >= self._refresh:
             try:
-                record = self._store.get_version(name, version)
-            except (
-                registry_errors.ModelNotFoundError,
-                registry_errors.VersionNotFoundError,
-            ) as error:
-                raise ModelNotFoundError(str(error)) from error
+                found = self._registry.version(name, version)
+            except Exception as error:
+                self._report(name, version, error)
+                msg = f"the model registry cannot be read ({error}); retry later"
+                raise ModelUnavailableError(msg) from error
             with self._lock:
-                if len(self._pinned) >= MAX_ALIAS_ENTRIES:
+                if len(self._pinned) >= MAX_ENTRIES:
                     self._pinned.clear()
-                self._pinned[key] = (record, self._clock())
+                self._pinned[key] = (found, self._clock())
             cached = self._pinned[key]
         record = cached[0]
+        if record is None:
+            raise ModelNotFoundError(f"model {name!r} has no version {version}")
         if record.status in (VersionStatus.REJECTED, VersionStatus.FAILED):
             msg = f"model {name!r} version {version} is {record.status.value} and cannot serve"
             raise VersionNotServableError(msg)
         try:
-            return self.load(record)
+            return self.load(record, entry.spec)
         except _LOAD_ERRORS as error:
-            if self._on_load_failure is not None:
-                self._on_load_failure(name, version, error)
+            self._report(name, version, error)
             msg = f"model {name!r} version {version} cannot be loaded: {error}"
             raise VersionNotServableError(msg) from error
 
     # ---- sessions -----------------------------------------------------------------------
-    def load(self, record: ModelVersion) -> LoadedModel:
+    def load(self, record: ServedVersion, spec: dict[str, Any] | None) -> LoadedModel:
         """The cached session for this exact artifact, loading (and verifying) it if needed."""
-        if record.artifact is None:
+        if record.artifact_uri is None or record.artifact_sha256 is None:
             msg = f"model {record.model!r} version {record.version} has no artifact"
             raise VersionNotServableError(msg)
-        key = (record.model, record.version, record.artifact.sha256)
+        key = (record.model, record.version, record.artifact_sha256)
         with self._lock:
             loaded = self._sessions.get(key)
             if loaded is not None:
                 self._sessions.move_to_end(key)
                 return loaded
-            data = self._artifacts.load_ref(record.artifact)
-            model = OnnxModel(data)
-            schema = record.feature_schema or _schema_from_inputs(model)
-            _check_inputs_match(model, schema)
-            spec = self._store.get_model(record.model).spec
-            loaded = LoadedModel(record, model, RecordValidator(schema, spec))
+            model = OnnxModel(self._artifacts.load(record.artifact_uri, record.artifact_sha256))
+            features = record.features or _features_from_inputs(model)
+            _check_inputs_match(model, features)
+            loaded = LoadedModel(record, model, RecordValidator(features, spec))
             self._sessions[key] = loaded
             while len(self._sessions) > MAX_SESSIONS:
                 self._sessions.popitem(last=False)
             return loaded
 
 
-def _schema_from_inputs(model: OnnxModel) -> list[FeatureSchema]:
+def _features_from_inputs(model: OnnxModel) -> list[ServedFeature]:
     """A version registered without a schema is validated against the graph's own inputs."""
     strings = model.string_inputs
     return [
-        FeatureSchema(
-            name=name,
-            type=FeatureType.CATEGORICAL if name in strings else FeatureType.NUMERIC,
-        )
+        ServedFeature(name, FeatureType.CATEGORICAL if name in strings else FeatureType.NUMERIC)
         for name in model.input_names
     ]
 
 
-def _check_inputs_match(model: OnnxModel, schema: list[FeatureSchema]) -> None:
-    declared = {feature.name: feature.type is FeatureType.CATEGORICAL for feature in schema}
+def _check_inputs_match(model: OnnxModel, features: list[ServedFeature]) -> None:
+    declared = {feature.name: feature.type is FeatureType.CATEGORICAL for feature in features}
     actual = {name: name in model.string_inputs for name in model.input_names}
     if declared != actual:
         msg = (

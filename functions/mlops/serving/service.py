@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlops.domain.onnx_model import ModelOutput
-from mlops.registry.entities import AliasName
-from mlops.registry.store import RegistryStore
+from mlops.registry.enums import AliasName
 from mlops.serving.errors import ModelNotFoundError, ModelUnavailableError
 from mlops.serving.model_cache import AliasEntry, LoadedModel, ModelCache
 from mlops.serving.recording import Recorder
 from mlops.serving.routing import goes_to_canary, is_captured
 from mlops.serving.telemetry import Telemetry, logger
 from mlops.serving.validation import PredictRequest, parse_feedback, parse_predict_request
+
+if TYPE_CHECKING:
+    from mlops.registry.store import RegistryStore
 
 SERVED_BY_PRODUCTION = "production"
 SERVED_BY_CANDIDATE = "candidate"
@@ -38,13 +41,13 @@ class ServingLimits:
 class ScoringService:
     def __init__(
         self,
-        store: RegistryStore,
+        open_store: Callable[[], RegistryStore],
         cache: ModelCache,
         recorder: Recorder,
         telemetry: Telemetry,
         limits: ServingLimits,
     ) -> None:
-        self._store = store
+        self._open_store = open_store  # list_models only: the registry's full store, on demand
         self._cache = cache
         self._recorder = recorder
         self._telemetry = telemetry
@@ -184,9 +187,10 @@ class ScoringService:
     # ---- models, feedback ---------------------------------------------------------------
     def list_models(self) -> dict[str, Any]:
         models = []
-        for record in self._store.list_models():
-            production = self._store.get_alias(record.name, AliasName.PRODUCTION)
-            candidate = self._store.get_alias(record.name, AliasName.CANDIDATE)
+        store = self._open_store()
+        for record in store.list_models():
+            production = store.get_alias(record.name, AliasName.PRODUCTION)
+            candidate = store.get_alias(record.name, AliasName.CANDIDATE)
             models.append(
                 {
                     "name": record.name,
@@ -209,9 +213,7 @@ class ScoringService:
             "estimator": record.estimator,
             "classes": record.classes,
             "metrics": record.metrics,
-            "feature_schema": [
-                feature.model_dump(mode="json") for feature in record.feature_schema
-            ],
+            "feature_schema": record.feature_schema,
             "candidate": None
             if candidate.state is None
             else {

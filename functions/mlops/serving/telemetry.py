@@ -4,7 +4,8 @@ Per request (dimensions service, model, version): Requests, Records, Latency (ms
 prediction summary: Score (mean probability of the second class, binary), Class_<label>
 (predicted count per class, multiclass) or Prediction (mean value, regression). Shadow scoring
 adds ShadowRequests / ShadowDisagreements on the candidate's version. Errors (dimensions
-service, model, kind) and ModelLoadFailures (service, model, version) when they happen.
+service, model, kind), ModelLoadFailures (service, model, version) and RegistryReadFailures
+(service, model) when they happen.
 
 The documents have the shape Powertools Metrics writes (namespace "MLOps", service "mlops"),
 but are rendered here from a template made once per metric set: Powertools' add_metric + flush
@@ -98,6 +99,9 @@ class Telemetry:
     def load_failure(self, model: str, version: int) -> None:
         dimensions = {"model": model, "version": str(version)}
         self._emit(dimensions, [("ModelLoadFailures", COUNT, 1.0)])
+
+    def registry_failure(self, model: str) -> None:
+        self._emit({"model": model}, [("RegistryReadFailures", COUNT, 1.0)])
 
     def _emit(self, dimensions: dict[str, str], metrics: list[Metric]) -> None:
         finite = [metric for metric in metrics if math.isfinite(metric[2])]

@@ -13,11 +13,11 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-from mlops.registry.entities import AliasName, FeatureSchema, FeatureType
+from mlops.registry.enums import AliasName, FeatureType
 from mlops.serving.errors import (
     MalformedRequestError,
     PayloadTooLargeError,
@@ -114,6 +114,17 @@ def parse_predict_request(document: Any, *, max_records: int) -> PredictRequest:
 
 
 # ---- records against the feature schema -----------------------------------------------------
+class Feature(Protocol):
+    """One declared input: the registry's FeatureSchema, or serving's plain copy of it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> FeatureType: ...
+    @property
+    def categories(self) -> list[str] | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     name: str
@@ -124,7 +135,7 @@ class _Rule:
     """Strings accepted without a closer look (None: any string)."""
 
 
-def _rule(feature: FeatureSchema, reject_unknown: bool) -> _Rule:
+def _rule(feature: Feature, reject_unknown: bool) -> _Rule:
     categories = frozenset(feature.categories) if feature.categories is not None else None
     accepted = None
     if reject_unknown and categories is not None:
@@ -156,7 +167,7 @@ class RecordValidator:
     """
 
     def __init__(
-        self, feature_schema: list[FeatureSchema], spec: Mapping[str, Any] | None = None
+        self, feature_schema: Sequence[Feature], spec: Mapping[str, Any] | None = None
     ) -> None:
         rejecting = _reject_unknown_features(spec)
         self._rules = tuple(_rule(f, f.name in rejecting) for f in feature_schema)

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from registry_contract import ACTOR, MODEL, RegistryContract, artifact_ref, draft
 
-from mlops.registry import DynamoDBRegistryStore, RegistryError, RegistryStore, items
+from mlops.registry import DynamoDBRegistryStore, RegistryError, RegistryStore, items, layout
 
 
 class TestDynamoDBRegistryStore(RegistryContract):
@@ -68,8 +68,8 @@ def test_versions_stored_with_the_artifact_in_their_document_still_read(
     # Given a version item written before the artifact became an attribute of its own
     store.create_model(MODEL, actor=ACTOR)
     registered = store.register_version(MODEL, draft(), actor=ACTOR)
-    key = items.version_key(MODEL, 1)
-    old_doc = items.doc(registered, exclude=items.VERSION_MUTABLE - {"artifact"})
+    key = layout.version_key(MODEL, 1)
+    old_doc = items.doc(registered, exclude=layout.VERSION_MUTABLE - {"artifact"})
     dynamodb.update_item(
         TableName="registry-test",
         Key=key,

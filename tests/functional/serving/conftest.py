@@ -17,6 +17,7 @@ from serving_harness import FakeClock, Registrar
 
 from mlops import aws
 from mlops.artifacts import ArtifactStore
+from mlops.local.moto_transport import moto_http
 from mlops.local.tables import create_registry_table
 from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.serving import api
@@ -70,7 +71,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     reset_settings()
     aws.reset_clients()
-    with mock_aws():
+    with mock_aws(), moto_http():
         create_registry_table(aws.client("dynamodb"), TABLE)
         s3 = aws.client("s3")
         s3.create_bucket(Bucket=ARTIFACTS)
@@ -97,9 +98,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def serving(store: DynamoDBRegistryStore, clock: FakeClock) -> Iterator[None]:
+def serving(cloud: None, clock: FakeClock) -> Iterator[None]:
     """The handler serves from the moto registry with the fake clock."""
-    api.use_service(api.build_service(get_settings(), store=store, clock=clock))
+    api.use_service(api.build_service(get_settings(), clock=clock))
     yield
     api.use_service(None)
 

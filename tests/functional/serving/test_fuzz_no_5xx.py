@@ -15,6 +15,7 @@ from serving_harness import FakeClock, Registrar, call
 
 from mlops import aws
 from mlops.artifacts import ArtifactStore
+from mlops.local.moto_transport import moto_http
 from mlops.local.tables import create_registry_table
 from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.serving import api
@@ -114,7 +115,7 @@ def warm_handler() -> Iterator[None]:
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         reset_settings()
         aws.reset_clients()
-        with mock_aws():
+        with mock_aws(), moto_http():
             create_registry_table(aws.client("dynamodb"), "fuzz-registry")
             for bucket in ("fuzz-artifacts", "fuzz-data"):
                 aws.client("s3").create_bucket(Bucket=bucket)
@@ -122,7 +123,7 @@ def warm_handler() -> Iterator[None]:
             registrar = Registrar(store, ArtifactStore(aws.client("s3"), "fuzz-artifacts"))
             spec = {"features": [{"name": "country", "unknown_category": "reject"}]}
             registrar.register("fraud", build_classifier(), promote=True, spec=spec)
-            api.use_service(api.build_service(get_settings(), store=store, clock=FakeClock()))
+            api.use_service(api.build_service(get_settings(), clock=FakeClock()))
             yield
             api.use_service(None)
         reset_settings()

@@ -124,3 +124,30 @@ def test_sessions_are_cached_by_version_and_checksum(
     clock.advance(REFRESH)
     # Then the very same loaded session serves v1 again (no reload)
     assert current_service().cache.production("fraud") is first
+
+
+def test_an_unreadable_registry_keeps_the_loaded_version_serving(
+    registrar: Registrar,
+    classifier: BuiltModel,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given v1 serving
+    registrar.register("fraud", classifier, promote=True)
+    assert served_version() == 1
+    capsys.readouterr()
+    # When the registry table can no longer be read (here: it is gone) and T has passed
+    aws.client("dynamodb").delete_table(TableName="serving-registry")
+    clock.advance(REFRESH)
+    # Then v1 keeps answering, and a metric and an error log name the registry
+    assert served_version() == 1
+    failures = [d for d in stdout_documents(capsys.readouterr().out) if "RegistryReadFailures" in d]
+    assert [d["model"] for d in failures] == ["fraud"]
+    [error] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "registry could not be read" in error.getMessage()
+    assert "ResourceNotFoundException" in error.__dict__["error"]
+    # And a model never read before gets a 503 naming the registry, not a 500
+    unknown = call("POST", "/v1/models/other/predict", {"record": RECORD})
+    assert unknown.status == 503
+    assert "registry cannot be read" in unknown.body["message"]

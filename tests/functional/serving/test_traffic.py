@@ -11,7 +11,6 @@ from onnx_builders import BuiltModel
 from serving_harness import FakeClock, Registrar, call
 
 from mlops import aws
-from mlops.registry.dynamodb import DynamoDBRegistryStore
 from mlops.serving import api
 from mlops.settings import get_settings, reset_settings
 
@@ -27,14 +26,13 @@ def capture_rate(request: pytest.FixtureRequest) -> float:
 @pytest.fixture
 def serving_with_capture(
     cloud: None,
-    store: DynamoDBRegistryStore,
     clock: FakeClock,
     capture_rate: float,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[None]:
     monkeypatch.setenv("MLOPS_CAPTURE_SAMPLE_RATE", str(capture_rate))
     reset_settings()
-    api.use_service(api.build_service(get_settings(), store=store, clock=clock))
+    api.use_service(api.build_service(get_settings(), clock=clock))
     yield
     api.use_service(None)
 

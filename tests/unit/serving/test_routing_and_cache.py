@@ -9,10 +9,12 @@ import pytest
 from onnx_builders import BuiltModel, build_classifier
 
 from mlops.artifacts import ArtifactStore
+from mlops.registry import errors as registry_errors
 from mlops.registry.entities import AliasName, NewVersion, Trigger, TriggerKind
 from mlops.registry.memory import InMemoryRegistryStore
 from mlops.serving.errors import ModelNotFoundError, ModelUnavailableError
 from mlops.serving.model_cache import ModelCache
+from mlops.serving.registry_view import AliasTarget, ModelState, ServedVersion
 from mlops.serving.routing import goes_to_canary, is_captured, unit_interval
 
 
@@ -29,6 +31,38 @@ def test_canary_and_capture_decisions_are_independent() -> None:
     both = sum(goes_to_canary(i, 0.5) and is_captured(i, 0.5) for i in ids)
     assert abs(both / len(ids) - 0.25) <= 0.02
     assert all(0.0 <= unit_interval(i, b"x") < 1.0 for i in ids[:100])
+
+
+class StoreServingRegistry:
+    """Serving's registry view over the in-memory store (the DynamoDB one is tested on moto);
+    `unreachable` makes every read fail as a throttled or unreachable table would."""
+
+    def __init__(self, store: InMemoryRegistryStore) -> None:
+        self._store = store
+        self.unreachable = False
+
+    def model_state(self, name: str) -> ModelState | None:
+        if self.unreachable:
+            raise ConnectionError("registry unreachable")
+        try:
+            record = self._store.get_model(name)
+        except registry_errors.ModelNotFoundError:
+            return None
+
+        def target(alias: AliasName) -> AliasTarget | None:
+            state = self._store.get_alias(name, alias)
+            return AliasTarget(state.version, state.weight, state.shadow) if state else None
+
+        return ModelState(record.spec, target(AliasName.PRODUCTION), target(AliasName.CANDIDATE))
+
+    def version(self, name: str, version: int) -> ServedVersion | None:
+        if self.unreachable:
+            raise ConnectionError("registry unreachable")
+        try:
+            record = self._store.get_version(name, version)
+        except (registry_errors.ModelNotFoundError, registry_errors.VersionNotFoundError):
+            return None
+        return ServedVersion.from_fields(record.model_dump(mode="json"))
 
 
 class FakeS3:
@@ -67,15 +101,19 @@ class World:
     store: InMemoryRegistryStore = field(default_factory=InMemoryRegistryStore)
     s3: FakeS3 = field(default_factory=FakeS3)
     now: float = 0.0
-    failures: list[tuple[str, int]] = field(default_factory=list)
+    failures: list[tuple[str, int | None]] = field(default_factory=list)
+    registry: StoreServingRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.registry = StoreServingRegistry(self.store)
 
     def cache(self) -> ModelCache:
         return ModelCache(
-            self.store,
+            self.registry,
             ArtifactStore(self.s3, "artifacts"),
             refresh_seconds=10.0,
             clock=lambda: self.now,
-            on_load_failure=lambda model, version, _error: self.failures.append((model, version)),
+            on_failure=lambda model, version, _error: self.failures.append((model, version)),
         )
 
     def register(self, built: BuiltModel, onnx: bytes | None = None) -> int:
@@ -145,3 +183,40 @@ def test_unknown_and_unpromoted_models(built: BuiltModel) -> None:
     with pytest.raises(ModelUnavailableError, match="no production version"):
         cache.production("mm")
     assert cache.alias("mm", AliasName.CANDIDATE).state is None
+
+
+def test_an_unreadable_registry_keeps_what_was_read_before(built: BuiltModel) -> None:
+    # Given a model served from the cache, When the registry becomes unreadable after a refresh
+    # interval, Then the cached version keeps serving, the failure is reported (no version),
+    # and the next interval tries again
+    world = World()
+    cache = world.cache()
+    world.register(built)
+    world.store.promote("mm", 1, actor="t")
+    assert cache.production("mm").version == 1
+    world.registry.unreachable = True
+    world.now = 10.0
+    assert cache.production("mm").version == 1
+    assert cache.production("mm").version == 1  # not re-read within the interval
+    assert world.failures == [("mm", None)]
+    world.register(built)
+    world.store.promote("mm", 2, actor="t")
+    world.registry.unreachable = False
+    world.now = 20.0
+    assert cache.production("mm").version == 2
+
+
+def test_an_unreadable_registry_with_nothing_cached_is_a_503_naming_the_registry(
+    built: BuiltModel,
+) -> None:
+    world = World()
+    cache = world.cache()
+    world.register(built)
+    world.store.promote("mm", 1, actor="t")
+    world.registry.unreachable = True
+    with pytest.raises(ModelUnavailableError, match="registry cannot be read"):
+        cache.production("mm")
+    with pytest.raises(ModelUnavailableError, match="registry cannot be read"):
+        cache.pinned("mm", 1)
+    world.registry.unreachable = False
+    assert cache.production("mm").version == 1

@@ -1,0 +1,459 @@
+"""A small signed HTTPS client for the four AWS calls on the scoring path.
+
+DynamoDB GetItem and Query (JSON protocol) and S3 GetObject and PutObject, with the keyword
+arguments and result shapes of botocore's clients, built on the standard library alone:
+importing botocore (~100 ms) and building its clients (~60 ms) would cost the score Lambda more
+than loading and running its model. Region, endpoint and credentials come from the environment
+as the AWS SDK reads them; botocore's credential chain is imported only when the environment
+holds no keys. Every request goes through a transport, `(method, url, headers, body) ->
+(status, headers, body)`: HTTPS with kept-alive connections by default, or one installed with
+`use_transport` (the local cloud dispatches to moto in-process).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import http.client
+import io
+import json
+import os
+import random
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import SplitResult, quote, urlsplit
+
+Transport = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
+"""(method, url, headers, body) -> (status, headers with lower-case names, body)."""
+
+_Credentials = Callable[[], tuple[str, str, str | None]]
+"""() -> (access key, secret key, session token or None), called for every request."""
+
+CONNECT_TIMEOUT = 2.0
+READ_TIMEOUT = 10.0
+MAX_ATTEMPTS = 3
+BACKOFF_BASE = 0.025
+BACKOFF_CAP = 0.5
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestTimeout",
+        "InternalError",
+        "ServiceUnavailable",
+    }
+)
+_TRANSPORT_ERRORS = (OSError, http.client.HTTPException)  # OSError covers timeouts and TLS
+_STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_S3_CODE = re.compile(r"<Code>(.*?)</Code>", re.DOTALL)
+_S3_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.DOTALL)
+_XML_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&"}
+_DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_META = "x-amz-meta-"
+
+
+class AwsHttpError(Exception):
+    """An AWS error response (or a transport failure after retries)."""
+
+    code: str  # e.g. "ResourceNotFoundException", "NoSuchKey", "ConnectionError"
+    message: str
+    status: int  # the HTTP status; 0 for a transport failure
+    response: dict[str, Any]  # botocore's shape: {"Error": {...}, "ResponseMetadata": {...}}
+
+    def __init__(self, code: str, message: str, status: int = 0, operation: str = "") -> None:
+        where = f" when calling the {operation} operation" if operation else ""
+        super().__init__(f"An error occurred ({code}){where}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.response = {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": _metadata(status),
+        }
+
+
+class NoSuchKeyError(AwsHttpError):
+    """S3 has no object under that key."""
+
+
+def _metadata(status: int) -> dict[str, Any]:
+    return {"HTTPStatusCode": status}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Client:
+    _service = ""
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        credentials: _Credentials | None = None,
+        transport: Transport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        """Region, endpoint and credentials default to the environment's, read now."""
+        self.region = region or _region()
+        self.endpoint = (endpoint or _endpoint(self._service) or "").rstrip("/")
+        self._dns_suffix = "amazonaws.com.cn" if self.region.startswith("cn-") else "amazonaws.com"
+        self._credentials = credentials or _environment_credentials()
+        self._own_transport = transport
+        self._sleep = sleep
+        self._rand = rand
+        self._clock = clock
+
+    def _transport(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        transport = self._own_transport or _installed_transport or _https
+        return transport(method, url, headers, body)
+
+    def _send(
+        self, operation: str, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """Sign and send, retrying throttling, 5xx and transport failures; AwsHttpError."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            signed = _sign_v4(
+                method, url, headers, body,
+                service=self._service, region=self.region,
+                credentials=self._credentials(), now=self._clock(),
+            )  # fmt: skip
+            try:
+                status, response_headers, data = self._transport(method, url, signed, body)
+            except _TRANSPORT_ERRORS as failure:
+                if attempt == MAX_ATTEMPTS:
+                    message = f"{method} {url}: {failure!r}"
+                    raise AwsHttpError("ConnectionError", message, 0, operation) from failure
+            else:
+                if status < 300:
+                    return status, response_headers, data
+                error = self._error(operation, status, data)
+                retryable = status >= 500 or status == 429 or error.code in RETRYABLE_CODES
+                if not retryable or attempt == MAX_ATTEMPTS:
+                    raise error
+            self._sleep(self._rand() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _error(self, operation: str, status: int, body: bytes) -> AwsHttpError:
+        raise NotImplementedError
+
+
+class DynamoDBClient(_Client):
+    """GetItem and Query, taking and returning what botocore's DynamoDB client does."""
+
+    _service = "dynamodb"
+
+    def get_item(self, **params: Any) -> dict[str, Any]:
+        return self._call("GetItem", params)
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        return self._call("Query", params)
+
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        url = (self.endpoint or f"https://dynamodb.{self.region}.{self._dns_suffix}") + "/"
+        headers = {
+            "content-type": "application/x-amz-json-1.0",
+            "x-amz-target": f"DynamoDB_20120810.{operation}",
+        }
+        body = json.dumps(params, separators=(",", ":")).encode()
+        status, _, data = self._send(operation, "POST", url, headers, body)
+        result: dict[str, Any] = json.loads(data) if data else {}
+        result["ResponseMetadata"] = _metadata(status)
+        return result
+
+    def _error(self, operation: str, status: int, body: bytes) -> AwsHttpError:
+        try:
+            fields = json.loads(body)
+        except ValueError:
+            fields = None
+        if not isinstance(fields, dict):
+            fields = {}
+        code = str(fields.get("__type") or status).rpartition("#")[2]
+        message = str(fields.get("message") or fields.get("Message") or "")
+        return AwsHttpError(code, message, status, operation)
+
+
+class S3Client(_Client):
+    """GetObject and PutObject, taking and returning what botocore's S3 client does."""
+
+    _service = "s3"
+
+    class exceptions:  # noqa: N801 - duck-types botocore's `client.exceptions`
+        ClientError = AwsHttpError
+        NoSuchKey = NoSuchKeyError
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - botocore's
+        status, headers, data = self._send("GetObject", "GET", self._url(Bucket, Key), {}, b"")
+        return {
+            "Body": io.BytesIO(data),
+            "Metadata": {k[len(_META) :]: v for k, v in headers.items() if k.startswith(_META)},
+            "ContentLength": int(headers.get("content-length", len(data))),
+            "ContentType": headers.get("content-type"),
+            "ETag": headers.get("etag"),
+            "ResponseMetadata": _metadata(status),
+        }
+
+    def put_object(
+        self,
+        *,
+        Bucket: str,  # noqa: N803 - botocore's parameter names
+        Key: str,  # noqa: N803
+        Body: bytes,  # noqa: N803
+        ContentType: str | None = None,  # noqa: N803
+        Metadata: dict[str, str] | None = None,  # noqa: N803
+    ) -> dict[str, Any]:
+        headers = {f"{_META}{name}": value for name, value in (Metadata or {}).items()}
+        if ContentType is not None:
+            headers["content-type"] = ContentType
+        url = self._url(Bucket, Key)
+        status, response_headers, _ = self._send("PutObject", "PUT", url, headers, bytes(Body))
+        return {"ETag": response_headers.get("etag"), "ResponseMetadata": _metadata(status)}
+
+    def _url(self, bucket: str, key: str) -> str:
+        """The object's URL: virtual-hosted on AWS for DNS-compatible names, else path-style."""
+        path = quote(key, safe="/")  # leaves only A-Za-z0-9-_.~ and '/' unencoded
+        if self.endpoint:
+            return f"{self.endpoint}/{bucket}/{path}"
+        if _DNS_BUCKET.fullmatch(bucket):
+            return f"https://{bucket}.s3.{self.region}.{self._dns_suffix}/{path}"
+        return f"https://s3.{self.region}.{self._dns_suffix}/{bucket}/{path}"
+
+    def _error(self, operation: str, status: int, body: bytes) -> AwsHttpError:
+        text = body.decode("utf-8", "replace")
+        found_code, found_message = _S3_CODE.search(text), _S3_MESSAGE.search(text)
+        code = _xml_text(found_code) or {403: "AccessDenied"}.get(status, str(status))
+        if status == 404 and operation == "GetObject" and not found_code:
+            code = "NoSuchKey"
+        kind = NoSuchKeyError if code == "NoSuchKey" else AwsHttpError
+        return kind(code, _xml_text(found_message), status, operation)
+
+
+def _xml_text(match: re.Match[str] | None) -> str:
+    if match is None:
+        return ""
+    return re.sub(r"&(lt|gt|quot|apos|amp);", lambda m: _XML_ENTITIES[m[0]], match[1].strip())
+
+
+def _sign_v4(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    service: str,
+    region: str,
+    credentials: tuple[str, str, str | None],
+    now: datetime,
+) -> dict[str, str]:
+    """`headers` (names lower-cased) plus host, x-amz-date, x-amz-content-sha256, the session
+    token and the SigV4 authorization. The URL's path is used as it is (already encoded)."""
+    access_key, secret_key, token = credentials
+    parts = urlsplit(url)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    payload_hash = hashlib.sha256(body).hexdigest()
+    signed = {name.lower(): value for name, value in headers.items()}
+    signed |= {"host": _host(parts), "x-amz-date": amz_date, "x-amz-content-sha256": payload_hash}
+    if token:
+        signed["x-amz-security-token"] = token
+    names = sorted(signed)
+    canonical_headers = "".join(f"{name}:{' '.join(signed[name].split())}\n" for name in names)
+    signed_names = ";".join(names)
+    canonical_request = "\n".join(
+        [method, parts.path or "/", parts.query, canonical_headers, signed_names, payload_hash]
+    )
+    scope = f"{day}/{region}/{service}/aws4_request"
+    request_hash = hashlib.sha256(canonical_request.encode()).hexdigest()
+    string_to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{request_hash}"
+    key = f"AWS4{secret_key}".encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.digest(key, part.encode(), "sha256")
+    signature = hmac.new(key, string_to_sign.encode(), "sha256").hexdigest()
+    signed["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
+        f"SignedHeaders={signed_names}, Signature={signature}"
+    )
+    return signed
+
+
+def _host(parts: SplitResult) -> str:
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    return host
+
+
+def _region() -> str:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        message = "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION"
+        raise AwsHttpError("NoRegion", message)
+    return region
+
+
+def _endpoint(service: str) -> str | None:
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    specific = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+    return specific or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _environment_credentials() -> _Credentials:
+    """The environment's keys (Lambda's way), else botocore's credential chain."""
+    access_key = os.environ.get("AWS_ACCESS_KEY_ID")
+    secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if access_key and secret_key:
+        token = os.environ.get("AWS_SESSION_TOKEN") or os.environ.get("AWS_SECURITY_TOKEN")
+        keys = (access_key, secret_key, token or None)
+        return lambda: keys
+    import botocore.session
+
+    found = botocore.session.get_session().get_credentials()
+
+    def chained() -> tuple[str, str, str | None]:
+        if found is None:
+            raise AwsHttpError("NoCredentials", "no AWS credentials in the environment or chain")
+        frozen = found.get_frozen_credentials()  # refreshable credentials refresh here
+        if not (frozen.access_key and frozen.secret_key):
+            raise AwsHttpError("NoCredentials", "botocore's credential chain gave no keys")
+        return frozen.access_key, frozen.secret_key, frozen.token or None
+
+    return chained
+
+
+class _HttpTransport:
+    """http.client with one kept-alive connection per (scheme, host) per thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection = self._connection(parts)
+        reused = connection.sock is not None
+        try:
+            return _exchange(connection, method, target, headers, body)
+        except _STALE_CONNECTION:
+            connection.close()
+            if not reused:
+                raise
+        except BaseException:
+            connection.close()
+            raise
+        try:  # the server closed the kept-alive connection: once more on a new one
+            return _exchange(connection, method, target, headers, body)
+        except BaseException:
+            connection.close()
+            raise
+
+    def _connection(self, parts: SplitResult) -> http.client.HTTPConnection:
+        pool: dict[tuple[str, str], http.client.HTTPConnection] | None
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = self._local.pool = {}
+        connection = pool.get((parts.scheme, parts.netloc))
+        if connection is None:
+            host, port = parts.hostname or "", parts.port
+            if parts.scheme == "https":
+                connection = http.client.HTTPSConnection(
+                    host, port, timeout=CONNECT_TIMEOUT, context=_ssl_context()
+                )
+            else:
+                connection = http.client.HTTPConnection(host, port, timeout=CONNECT_TIMEOUT)
+            pool[(parts.scheme, parts.netloc)] = connection
+        return connection
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> tuple[int, dict[str, str], bytes]:
+    if connection.sock is None:
+        connection.connect()  # within CONNECT_TIMEOUT, TLS handshake included
+        sock: Any = connection.sock
+        sock.settimeout(READ_TIMEOUT)
+    connection.request(method, target, body=body or None, headers=dict(headers))
+    response = connection.getresponse()
+    data = response.read()
+    return response.status, {name.lower(): value for name, value in response.getheaders()}, data
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=_ca_bundle())
+
+
+def _ca_bundle() -> str | None:
+    """AWS_CA_BUNDLE, else botocore's bundled cacert.pem (found without importing botocore),
+    else None: the system's certificates."""
+    import importlib.util
+    from pathlib import Path
+
+    if os.environ.get("AWS_CA_BUNDLE"):
+        return os.environ["AWS_CA_BUNDLE"]
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:
+        return None
+    bundle = Path(spec.origin).with_name("cacert.pem")
+    return str(bundle) if bundle.is_file() else None
+
+
+_https: Transport = _HttpTransport()
+_installed_transport: Transport | None = None
+_lock = threading.Lock()
+_clients: dict[type[_Client], _Client] = {}
+_C = TypeVar("_C", bound=_Client)
+
+
+def _client(kind: type[_C]) -> _C:
+    client = _clients.get(kind)
+    if client is None:
+        with _lock:
+            client = _clients.get(kind)
+            if client is None:
+                client = _clients[kind] = kind()
+    assert isinstance(client, kind)
+    return client
+
+
+def dynamodb() -> DynamoDBClient:
+    """The process' DynamoDB client (created on first use)."""
+    return _client(DynamoDBClient)
+
+
+def s3() -> S3Client:
+    """The process' S3 client (created on first use)."""
+    return _client(S3Client)
+
+
+def use_transport(transport: Transport | None) -> None:
+    """Send every client's requests through `transport`; None restores HTTPS."""
+    global _installed_transport  # noqa: PLW0603 - one routing per process
+    _installed_transport = transport
+
+
+def reset_clients() -> None:
+    """Forget the cached clients: the next ones read the environment again."""
+    with _lock:
+        _clients.clear()
