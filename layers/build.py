@@ -3,6 +3,10 @@
 pip downloads manylinux wheels for the Lambda runtime (CPython 3.12, x86_64) into
 ``<out>/python``; the result is trimmed (tests, caches, host scripts, packages the runtime
 already ships) but shared objects are never stripped (that breaks scipy's OpenBLAS).
+Then it is compiled to CPython 3.12 bytecode: ``/opt`` is read-only on Lambda, so without
+shipped ``.pyc`` files every cold start compiles every imported module from source. Compiling
+needs a CPython 3.12 interpreter (bytecode is version-specific); without one the layer is
+built without bytecode and a warning says so.
 Builds are cached under ``<repo>/.cache/layers/<name>-<recipe hash>`` so re-runs are quick.
 
 Usage: ``python layers/build.py NAME OUTDIR`` (OUTDIR receives ``python/``).
@@ -11,7 +15,9 @@ Usage: ``python layers/build.py NAME OUTDIR`` (OUTDIR receives ``python/``).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -30,8 +36,19 @@ TRIMMED_DIR_NAMES = frozenset({"tests", "__pycache__"})
 # Data-only directories nothing imports at run time (onnx's backend conformance data: ~60 MB).
 TRIMMED_PATHS = ("onnx/backend/test/data",)
 COMPLETE_MARKER = ".complete"
+# Where Lambda mounts layer contents: compiled code objects carry these paths (tracebacks).
+LAYER_RUNTIME_DIR = "/opt/python"
+# Layers shipped with CPython 3.12 bytecode. The .pyc files add about 5 MB to base, 10 MB to
+# scoring and 33 MB to training; the train function (base + training + code) then measures
+# about 246 MB of Lambda's 262.1 MB (250 MiB) unzipped limit. If a dependency bump eats that
+# margin, drop "training" first: training runs for minutes, while the score API (base +
+# scoring) is the path where cold starts matter.
+BYTECODE_LAYERS = ("base", "scoring", "training")
+# Hash-based .pyc that the runtime never checks against the source: CDK zips normalise file
+# timestamps, so timestamp-checked .pyc would be stale and ignored; these hold no timestamp.
+INVALIDATION_MODE = "unchecked-hash"
 # Bump when the build or trimming rules change, so cached builds are not reused.
-RECIPE_REVISION = "1"
+RECIPE_REVISION = "2"
 
 
 def requirements_file(name: str) -> Path:
@@ -64,8 +81,110 @@ def pip_arguments(requirements: Path, target: Path) -> list[str]:
     ]
 
 
+def _probe(candidate: str) -> bool:
+    """Whether running ``candidate`` really gives CPython PYTHON_VERSION (shims may fail)."""
+    try:
+        result = subprocess.run(  # noqa: S603
+            [candidate, "-c", "import sys; print(sys.version_info[:2], sys.implementation.name)"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    major, minor = PYTHON_VERSION.split(".")
+    return result.returncode == 0 and result.stdout.strip() == f"({major}, {minor}) cpython"
+
+
+def _pyenv_candidates() -> list[str]:
+    """python3.12 of installed pyenv versions (3.12.*), newest patch release first."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    found = (root / "versions").glob(f"{PYTHON_VERSION}*/bin/python{PYTHON_VERSION}")
+
+    def version_key(path: Path) -> tuple[int, ...]:
+        parts = path.parents[1].name.split(".")
+        return tuple(int(part) if part.isdigit() else -1 for part in parts)
+
+    return [str(path) for path in sorted(found, key=version_key, reverse=True)]
+
+
+@functools.cache
+def runtime_interpreter() -> str | None:
+    """A CPython interpreter of the Lambda runtime's major.minor, or None (result cached).
+
+    Tried in order: this interpreter, ``python3.12`` on PATH, installed pyenv versions
+    (``$PYENV_ROOT`` or ``~/.pyenv``). Each candidate is run to check it: a pyenv shim on
+    PATH exists even when the selected pyenv version cannot run it.
+    """
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if running == PYTHON_VERSION and sys.implementation.name == "cpython" and sys.executable:
+        return sys.executable
+    on_path = shutil.which(f"python{PYTHON_VERSION}")
+    candidates = [*([on_path] if on_path else []), *_pyenv_candidates()]
+    return next((candidate for candidate in candidates if _probe(candidate)), None)
+
+
+def compile_bytecode(root: Path, runtime_dir: str) -> bool:
+    """Compile every module under root to CPython 3.12 bytecode, as if root were runtime_dir.
+
+    The code objects name ``<runtime_dir>/...`` (what tracebacks show on Lambda). Returns
+    False, with a warning on stderr, when no CPython 3.12 interpreter is available: the build
+    goes on without bytecode rather than failing.
+    """
+    interpreter = runtime_interpreter()
+    if interpreter is None:
+        sys.stderr.write(
+            f"warning: bytecode not compiled for {root}: no CPython {PYTHON_VERSION} "
+            f"interpreter found, so Lambda cold starts will compile every module from source; "
+            f"install CPython {PYTHON_VERSION} (python{PYTHON_VERSION} on PATH, or pyenv) "
+            f"and rebuild\n"
+        )
+        return False
+    root = Path(root).resolve()
+    # A fixed hash seed, and none of the calling environment's PYTHON* variables.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    environment["PYTHONHASHSEED"] = "0"
+    result = subprocess.run(  # noqa: S603
+        [
+            interpreter,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            INVALIDATION_MODE,
+            "-s",
+            str(root),
+            "-p",
+            runtime_dir,
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    if result.returncode != 0:
+        # Files that do not compile (never imported on 3.12) just ship without bytecode.
+        sys.stderr.write(
+            f"warning: some files under {root} were not compiled:\n{result.stdout}{result.stderr}"
+        )
+    return True
+
+
+def compiles_bytecode(name: str) -> bool:
+    """Whether layer ``name`` is built with bytecode (listed, and CPython 3.12 is found)."""
+    return name in BYTECODE_LAYERS and runtime_interpreter() is not None
+
+
 def recipe_hash(name: str) -> str:
-    """A digest of everything that decides a layer's content: requirements and recipe."""
+    """A digest of everything that decides a layer's content: requirements and recipe.
+
+    It includes whether the layer gets bytecode, so a build made without a CPython 3.12
+    interpreter is not reused once one is available (and vice versa).
+    """
     digest = hashlib.sha256()
     digest.update(requirements_file(name).read_bytes())
     recipe = (
@@ -75,6 +194,7 @@ def recipe_hash(name: str) -> str:
         *RUNTIME_PROVIDED,
         *sorted(TRIMMED_DIR_NAMES),
         *TRIMMED_PATHS,
+        f"bytecode={compiles_bytecode(name)}:{INVALIDATION_MODE}:{LAYER_RUNTIME_DIR}",
     )
     digest.update("\0".join(recipe).encode())
     return digest.hexdigest()[:16]
@@ -116,7 +236,9 @@ def _build_into(name: str, layer_root: Path) -> None:
     site = layer_root / "python"
     site.mkdir(parents=True, exist_ok=True)
     subprocess.run(pip_arguments(requirements_file(name), site), check=True)  # noqa: S603
-    trim(site)
+    trim(site)  # before compiling: drops the __pycache__ directories wheels ship
+    if name in BYTECODE_LAYERS:
+        compile_bytecode(site, LAYER_RUNTIME_DIR)
 
 
 def cached_layer(name: str, cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
@@ -157,7 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="build afresh, cache nothing")
     args = parser.parse_args(argv)
     site = build_layer(args.name, args.out_dir, None if args.no_cache else DEFAULT_CACHE_DIR)
-    sys.stdout.write(f"{args.name}: {directory_size(site):,} bytes in {site}\n")
+    bytecode = "with" if compiles_bytecode(args.name) else "without"
+    sys.stdout.write(
+        f"{args.name}: {directory_size(site):,} bytes in {site} "
+        f"({bytecode} CPython {PYTHON_VERSION} bytecode)\n"
+    )
     return 0
 
 

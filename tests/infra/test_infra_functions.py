@@ -1,11 +1,30 @@
-"""Functions: handlers, layers, environment, sizing and least-privilege IAM."""
+"""Functions: handlers, layers, environment, sizing, code asset and least-privilege IAM."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import marshal
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
+
+from infra.constructs.functions import (
+    FUNCTIONS_DIR,
+    FunctionCodeBundler,
+    code_asset_hash,
+    code_files,
+    docker_bundling_command,
+    function_code,
+)
+from infra.constructs.layers import RUNTIME, load_builder
 
 if TYPE_CHECKING:
     from conftest import Synth
@@ -240,3 +259,159 @@ def test_only_finalize_and_trigger_publish_notifications(synth: Synth) -> None:
 
 def json_ref(logical_id: str) -> str:
     return json.dumps({"Ref": logical_id})
+
+
+# --- the code asset: sources plus CPython 3.12 bytecode --------------------------------------
+
+UNCHECKED_HASH = 1  # .pyc flags word: hash-based (bit 0), source never checked (bit 1 clear)
+SHIPPED_MODULES = ("mlops/settings.py", "mlops/handlers/score.py", "mlops/serving/api.py")
+
+
+@pytest.fixture(scope="module")
+def builder() -> ModuleType:
+    return load_builder()
+
+
+@pytest.fixture(scope="module")
+def bundled_code(tmp_path_factory: pytest.TempPathFactory, builder: ModuleType) -> Path:
+    """The score function's code asset as CDK really bundles it (a stack of its own)."""
+    outdir = tmp_path_factory.mktemp("cdk-code")
+    app = App(outdir=str(outdir))  # bundling on, unlike the session synth
+    lambda_.Function(
+        Stack(app, "Code"),
+        "Score",
+        runtime=RUNTIME,
+        handler="mlops.handlers.score.handler",
+        code=function_code(builder=builder),
+    )
+    app.synth()
+    assets = json.loads((outdir / "Code.assets.json").read_text())["files"]
+    (code,) = [a["source"]["path"] for a in assets.values() if a["source"]["packaging"] == "zip"]
+    return outdir / code
+
+
+def _runtime_magic(interpreter: str) -> bytes:
+    script = "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"
+    result = subprocess.run([interpreter, "-c", script], capture_output=True, text=True, check=True)
+    return bytes.fromhex(result.stdout)
+
+
+def _pyc(module: Path) -> Path:
+    return module.parent / "__pycache__" / f"{module.stem}.cpython-312.pyc"
+
+
+def test_bundled_code_is_the_score_functions_code_asset(
+    synth: Synth, builder: ModuleType, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The session synth skips bundling but hashes the asset alike: same sources, same key
+    outdir = tmp_path_factory.mktemp("cdk-code-key")
+    app = App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []})
+    lambda_.Function(
+        Stack(app, "Code"),
+        "Score",
+        runtime=RUNTIME,
+        handler="mlops.handlers.score.handler",
+        code=function_code(builder=builder),
+    )
+    app.synth()
+    resources = json.loads((outdir / "Code.template.json").read_text())["Resources"]
+    (function,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    key = function["Properties"]["Code"]["S3Key"]
+    assert key == synth.function("score")[1]["Properties"]["Code"]["S3Key"]
+
+
+def test_code_asset_is_the_same_in_every_synth(synth: Synth, api_key_synth: Synth) -> None:
+    keys = {
+        s.function(name)[1]["Properties"]["Code"]["S3Key"]
+        for s in (synth, api_key_synth)
+        for name in FUNCTION_NAMES
+    }
+    assert len(keys) == 1
+
+
+def test_code_asset_holds_the_handlers_but_not_the_local_cloud_cli_or_caches(
+    bundled_code: Path,
+) -> None:
+    files = {p.relative_to(bundled_code).as_posix() for p in bundled_code.rglob("*") if p.is_file()}
+    sources = {name for name in files if not name.endswith(".pyc")}
+    assert sources == set(code_files(FUNCTIONS_DIR))
+    assert {f"mlops/handlers/{name}.py" for name in FUNCTION_NAMES} <= sources
+    assert not [name for name in files if name.startswith(("mlops/local/", "mlops/cli/"))]
+    assert not [name for name in files if ".egg-info" in name]
+    assert not [name for name in files if name.endswith(".pyc") and ".cpython-312." not in name]
+
+
+def test_code_asset_ships_unchecked_hash_bytecode_for_var_task(
+    bundled_code: Path, builder: ModuleType
+) -> None:
+    interpreter = builder.runtime_interpreter()
+    modules = sorted(bundled_code.rglob("*.py"))
+    if interpreter is None:  # no CPython 3.12 on this machine: sources only
+        assert not list(bundled_code.rglob("*.pyc"))
+        return
+    assert [m for m in modules if not _pyc(m).exists()] == []
+    magic = _runtime_magic(interpreter)
+    for module in SHIPPED_MODULES:
+        data = _pyc(bundled_code / module).read_bytes()
+        assert data[:4] == magic, module
+        assert int.from_bytes(data[4:8], "little") == UNCHECKED_HASH, module
+        if magic == importlib.util.MAGIC_NUMBER:  # this interpreter can read it
+            assert marshal.loads(data[16:]).co_filename == f"/var/task/{module}"
+        else:
+            assert f"/var/task/{module}".encode() in data[16:], module
+
+
+def test_code_bundling_without_cpython_312_ships_sources_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no CPython 3.12 interpreter on this machine
+    builder = load_builder()
+    monkeypatch.setattr(builder, "runtime_interpreter", lambda: None)
+    # When the code is bundled
+    assert FunctionCodeBundler(FUNCTIONS_DIR, builder).try_bundle(str(tmp_path)) is True
+    # Then it holds the sources without bytecode, and the build says so and how to fix it
+    files = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert files == set(code_files(FUNCTIONS_DIR))
+    warning = capsys.readouterr().err
+    assert "bytecode not compiled" in warning
+    assert "install CPython 3.12" in warning
+
+
+def test_code_asset_hash_follows_sources_and_bytecode_not_build_time(tmp_path: Path) -> None:
+    # Given a small functions tree with a cache and the local cloud in it
+    (tmp_path / "mlops" / "local").mkdir(parents=True)
+    (tmp_path / "mlops" / "__pycache__").mkdir()
+    module = tmp_path / "mlops" / "settings.py"
+    module.write_text("A = 1\n")
+
+    def digest(bytecode: bool = True) -> str:
+        return code_asset_hash(tmp_path, bytecode=bytecode, python_version="3.12")
+
+    before = digest()
+    # When only times change, or excluded files, the hash stays
+    os.utime(module, (0, 0))
+    (tmp_path / "mlops" / "__pycache__" / "settings.cpython-311.pyc").write_bytes(b"x")
+    (tmp_path / "mlops" / "local" / "cloud.py").write_text("")
+    assert digest() == before
+    # When the bytecode flag or a source changes, it does not
+    assert digest(bytecode=False) != before
+    module.write_text("A = 2\n")
+    assert digest() != before
+
+
+def test_docker_fallback_bundles_the_same_files(
+    tmp_path: Path, builder: ModuleType, bundled_code: Path
+) -> None:
+    # Given the Docker command run here, with this machine's directories and interpreter
+    interpreter = builder.runtime_interpreter() or sys.executable
+    output = tmp_path / "out"
+    output.mkdir()
+    command = docker_bundling_command(str(FUNCTIONS_DIR), str(output), interpreter)
+    subprocess.run(command, check=True)
+    # Then it bundles what local bundling does (bytecode too, given CPython 3.12)
+    local = {p.relative_to(bundled_code) for p in bundled_code.rglob("*") if p.is_file()}
+    docker = {p.relative_to(output) for p in output.rglob("*") if p.is_file()}
+    if builder.runtime_interpreter() is None:
+        local = {p for p in local if p.suffix != ".pyc"}
+        docker = {p for p in docker if p.suffix != ".pyc"}
+    assert docker == local

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -637,6 +639,88 @@ def test_http_transport_uses_a_connection_per_thread() -> None:
     seen = server.seen  # type: ignore[attr-defined]
     assert len(seen) == 6
     assert len({address for address, *_ in seen}) == 3
+
+
+@contextmanager
+def canned_server(*answers: bytes) -> Iterator[tuple[str, list[bytes]]]:
+    """A server answering the n-th connection's single request with answers[n], then closing;
+    yields its endpoint and the raw requests it read."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    requests: list[bytes] = []
+
+    def serve() -> None:
+        for answer in answers:
+            connection, _ = listener.accept()
+            with connection:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += connection.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(re.search(rb"Content-Length: (\d+)", head)[1])  # type: ignore[index]
+                while len(body) < length:
+                    body += connection.recv(65536)
+                requests.append(head + b"\r\n\r\n" + body)
+                connection.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", requests
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+
+
+CHUNKED = (
+    b"HTTP/1.1 100 Continue\r\n\r\n"
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nx-amz-meta-tag: a\r\n"
+    b"X-Amz-Meta-Tag: b\r\n\r\n"
+    b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n"
+)
+TO_CLOSE = b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\nuntil close"
+
+
+@pytest.mark.parametrize(
+    ("answer", "body", "metadata"),
+    [(CHUNKED, b"hello world", {"tag": "a, b"}), (TO_CLOSE, b"until close", {})],
+    ids=["chunked-after-100-continue", "read-to-close"],
+)
+def test_http_transport_reads_chunked_and_read_to_close_answers(
+    answer: bytes, body: bytes, metadata: dict[str, str]
+) -> None:
+    with canned_server(answer) as (endpoint, requests):
+        client = S3Client(endpoint=endpoint, credentials=lambda: (*KEYS, None))
+        got = client.get_object(Bucket="b-1", Key="k")
+
+    assert got["Body"].read() == body
+    assert got["Metadata"] == metadata
+    [request] = requests
+    assert request.startswith(b"GET /b-1/k HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert b"Content-Length: 0\r\n" in request
+
+
+def test_http_transport_retries_a_truncated_answer_then_gives_up() -> None:
+    truncated = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"
+    with canned_server(truncated, truncated, truncated) as (endpoint, requests):
+        sleeps: list[float] = []
+        client = S3Client(endpoint=endpoint, credentials=lambda: (*KEYS, None), sleep=sleeps.append)
+        with pytest.raises(AwsHttpError) as raised:
+            client.get_object(Bucket="b-1", Key="k")
+
+    assert raised.value.code == "ConnectionError"
+    assert "5 of 10 bytes" in raised.value.message
+    assert len(requests) == 3
+    assert len(sleeps) == 2
+
+
+def test_http_transport_refuses_what_is_not_http() -> None:
+    with canned_server(*[b"SSH-2.0-OpenSSH_9.6\r\n"] * 3) as (endpoint, requests):
+        client = S3Client(
+            endpoint=endpoint, credentials=lambda: (*KEYS, None), sleep=lambda _: None
+        )
+        with pytest.raises(AwsHttpError, match=r"not an HTTP/1\.x status line"):
+            client.get_object(Bucket="b-1", Key="k")
+    assert len(requests) == 3
 
 
 def test_https_uses_botocores_certificate_bundle_when_installed() -> None:

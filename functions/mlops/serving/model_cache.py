@@ -14,8 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlops.artifacts import ArtifactError, ArtifactStore
 from mlops.domain.onnx_model import OnnxModel, OnnxModelError
@@ -44,8 +43,7 @@ _NAME = re.compile(MODEL_NAME_PATTERN)
 _LOAD_ERRORS = (ArtifactError, OnnxModelError, VersionNotServableError, ValueError)
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedModel:
+class LoadedModel(NamedTuple):
     """A version ready to score: its registry record, session and record validator."""
 
     record: ServedVersion
@@ -61,8 +59,7 @@ class LoadedModel:
         return self.record.version
 
 
-@dataclass(frozen=True, slots=True)
-class AliasEntry:
+class AliasEntry(NamedTuple):
     """What an alias pointed at when last read, and the version actually serving for it."""
 
     state: AliasTarget | None
@@ -73,8 +70,7 @@ class AliasEntry:
 _UNSET = AliasEntry(None, None)
 
 
-@dataclass(frozen=True, slots=True)
-class ModelEntry:
+class ModelEntry(NamedTuple):
     exists: bool
     spec: dict[str, Any] | None
     production: AliasEntry

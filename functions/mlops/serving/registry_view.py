@@ -2,14 +2,15 @@
 
 A model's state (spec, production and candidate targets) is one DynamoDB query: the model item
 and its alias items sort next to each other (`#MODEL` < `ALIAS#...`). A version is one read.
-Items are decoded with the registry's own layout functions (`mlops.registry.layout`).
+Items are decoded with the registry's own layout functions (`mlops.registry.layout`). The
+values are NamedTuples, like every record type on the score path: each frozen dataclass costs
+~0.4 ms more to define at cold start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from mlops.registry import layout
 from mlops.registry.enums import AliasName, FeatureType, VersionStatus
@@ -17,8 +18,7 @@ from mlops.registry.enums import AliasName, FeatureType, VersionStatus
 _STATE_RANGE_END = layout.ALIAS_PREFIX + "~"  # after every alias name, before AUDIT#
 
 
-@dataclass(frozen=True, slots=True)
-class ServedFeature:
+class ServedFeature(NamedTuple):
     """One input as the artifact expects it (the fields of the registry's FeatureSchema that
     validation needs)."""
 
@@ -27,8 +27,7 @@ class ServedFeature:
     categories: list[str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ServedVersion:
+class ServedVersion(NamedTuple):
     """A registered version, as much of it as serving and `GET /v1/models/{name}` use."""
 
     model: str
@@ -67,8 +66,7 @@ class ServedVersion:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class AliasTarget:
+class AliasTarget(NamedTuple):
     """Where an alias points, and (candidate) its traffic share or shadow mode."""
 
     version: int
@@ -80,8 +78,7 @@ class AliasTarget:
         return cls(int(fields["version"]), float(fields["weight"]), bool(fields["shadow"]))
 
 
-@dataclass(frozen=True, slots=True)
-class ModelState:
+class ModelState(NamedTuple):
     spec: dict[str, Any] | None
     production: AliasTarget | None
     candidate: AliasTarget | None

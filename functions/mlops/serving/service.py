@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlops.domain.onnx_model import ModelOutput
@@ -31,8 +30,7 @@ class Route(NamedTuple):  # built per request: half the cost of a frozen datacla
     shadow: LoadedModel | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ServingLimits:
+class ServingLimits(NamedTuple):
     max_records: int
     capture_sample_rate: float
     max_body_bytes: int

@@ -14,7 +14,6 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from mlops.registry.enums import AliasName, FeatureType
@@ -125,8 +124,7 @@ class Feature(Protocol):
     def categories(self) -> list[str] | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
+class _Rule(NamedTuple):
     name: str
     numeric: bool
     categories: frozenset[str] | None
