@@ -14,6 +14,7 @@ from moto.server import ThreadedMotoServer
 from mlops import aws, aws_http
 from mlops.aws_http import AwsHttpError, NoSuchKeyError
 from mlops.local.moto_transport import moto_http
+from mlops.local.tables import create_registry_table
 
 TABLE = "registry"
 BUCKET = "mlops-artifacts"
@@ -82,18 +83,7 @@ def cloud(
 
 def _seed() -> None:
     dynamodb, s3 = aws.client("dynamodb"), aws.client("s3")
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_registry_table(dynamodb, TABLE)
     for item in [MODEL, *VERSIONS]:
         dynamodb.put_item(TableName=TABLE, Item=item)
     for bucket in (BUCKET, DOTTED_BUCKET):

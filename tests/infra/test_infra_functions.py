@@ -16,7 +16,7 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
-from infra.constructs.functions import (
+from infra.constructs.code import (
     FUNCTIONS_DIR,
     FunctionCodeBundler,
     code_asset_hash,
@@ -272,11 +272,8 @@ def builder() -> ModuleType:
     return load_builder()
 
 
-@pytest.fixture(scope="module")
-def bundled_code(tmp_path_factory: pytest.TempPathFactory, builder: ModuleType) -> Path:
-    """The score function's code asset as CDK really bundles it (a stack of its own)."""
-    outdir = tmp_path_factory.mktemp("cdk-code")
-    app = App(outdir=str(outdir))  # bundling on, unlike the session synth
+def _synth_score_code(app: App, builder: ModuleType) -> None:
+    """A stack holding only a function with the score function's code asset."""
     lambda_.Function(
         Stack(app, "Code"),
         "Score",
@@ -285,6 +282,13 @@ def bundled_code(tmp_path_factory: pytest.TempPathFactory, builder: ModuleType) 
         code=function_code(builder=builder),
     )
     app.synth()
+
+
+@pytest.fixture(scope="module")
+def bundled_code(tmp_path_factory: pytest.TempPathFactory, builder: ModuleType) -> Path:
+    """The score function's code asset as CDK really bundles it (a stack of its own)."""
+    outdir = tmp_path_factory.mktemp("cdk-code")
+    _synth_score_code(App(outdir=str(outdir)), builder)  # bundling on, unlike the session synth
     assets = json.loads((outdir / "Code.assets.json").read_text())["files"]
     (code,) = [a["source"]["path"] for a in assets.values() if a["source"]["packaging"] == "zip"]
     return outdir / code
@@ -305,15 +309,7 @@ def test_bundled_code_is_the_score_functions_code_asset(
 ) -> None:
     # The session synth skips bundling but hashes the asset alike: same sources, same key
     outdir = tmp_path_factory.mktemp("cdk-code-key")
-    app = App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []})
-    lambda_.Function(
-        Stack(app, "Code"),
-        "Score",
-        runtime=RUNTIME,
-        handler="mlops.handlers.score.handler",
-        code=function_code(builder=builder),
-    )
-    app.synth()
+    _synth_score_code(App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []}), builder)
     resources = json.loads((outdir / "Code.template.json").read_text())["Resources"]
     (function,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
     key = function["Properties"]["Code"]["S3Key"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.constructs.functions import FunctionCodeBundler
+from infra.constructs.code import FunctionCodeBundler
 
 if TYPE_CHECKING:
     from conftest import Synth
