@@ -186,10 +186,11 @@ COLD_HANDLER = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from mlops.handlers.score import handler
-from mlops.serving.local_server import LocalLambdaContext, proxy_event
 t1 = time.perf_counter()
-event = proxy_event("POST", sys.argv[1], {"X-Request-Id": "cold-1"}, sys.argv[2])
-result = handler(event, LocalLambdaContext())
+class Context:  # what Lambda passes (and Powertools reads); the event was built by the parent
+    function_name, function_version, memory_limit_in_mb = "score", "$LATEST", 1024
+    aws_request_id, invoked_function_arn = "cold-1", "arn:aws:lambda:us-east-1:1:function:score"
+result = handler(json.loads(sys.argv[1]), Context())
 t2 = time.perf_counter()
 assert result["statusCode"] == 200, result
 sdk = sorted(m for m in ("botocore.client", "boto3", "pydantic") if m in sys.modules)
@@ -278,9 +279,7 @@ def cold(
             model_file.write_bytes(onnx)
             handler_runs, bare_runs = [], []
             for _ in range(runs):
-                handler_runs.append(
-                    _child(COLD_HANDLER, [f"/v1/models/{MODEL}/predict", body], env)
-                )
+                handler_runs.append(_child(COLD_HANDLER, [json.dumps(predict_event())], env))
                 bare_runs.append(_child(COLD_BARE, [str(model_file), body], {}))
             breakdown = _child(IMPORT_BREAKDOWN, [], env)
     finally:

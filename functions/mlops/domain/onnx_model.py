@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import onnxruntime as ort
@@ -34,8 +33,7 @@ class OnnxModelError(ValueError):
     """The artifact breaks the conventions, or the input does not fit the graph."""
 
 
-@dataclass(frozen=True, slots=True)
-class ModelOutput:
+class ModelOutput(NamedTuple):
     """Predictions for N rows: labels (str [N]) and probabilities (float32 [N, C]) for
     classifiers, values (float64 [N]) for regressors. Unrequested outputs are None."""
 
@@ -44,8 +42,7 @@ class ModelOutput:
     values: np.ndarray | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Input:
+class _Input(NamedTuple):
     name: str
     dtype: Any
     is_string: bool

@@ -1,13 +1,13 @@
 """Captured predictions and feedback, written as JSON Lines to the data bucket.
 
 `captures/<model>/<yyyy-mm-dd>/<request_id>.jsonl` (sampled predictions, for drift monitoring)
-and `feedback/<model>/<yyyy-mm-dd>/<uuid>.jsonl` (ground truth, for live quality).
+and `feedback/<model>/<yyyy-mm-dd>/<random hex>.jsonl` (ground truth, for live quality).
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -51,7 +51,7 @@ class Recorder:
         moment = self._now()
         received_at = moment.isoformat()
         lines = [{**item, "model": model, "received_at": received_at} for item in items]
-        key = feedback_key(model, moment.date().isoformat(), uuid.uuid4().hex)
+        key = feedback_key(model, moment.date().isoformat(), os.urandom(16).hex())
         self._put(key, lines)
         return key
 
