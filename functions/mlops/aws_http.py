@@ -315,13 +315,16 @@ def _endpoint(service: str) -> str | None:
 
 
 def _environment_credentials() -> _Credentials:
-    """The environment's keys (Lambda's way), else botocore's credential chain."""
+    """The environment's keys (Lambda's way), else the container credentials endpoint (Lambda
+    with SnapStart, ECS), else botocore's credential chain (profiles, SSO, ...)."""
     access_key = os.environ.get("AWS_ACCESS_KEY_ID")
     secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY")
     if access_key and secret_key:
         token = os.environ.get("AWS_SESSION_TOKEN") or os.environ.get("AWS_SECURITY_TOKEN")
         keys = (access_key, secret_key, token or None)
         return lambda: keys
+    if os.environ.get(_CONTAINER_FULL_URI) or os.environ.get(_CONTAINER_RELATIVE_URI):
+        return ContainerCredentials()
     import botocore.session
 
     found = botocore.session.get_session().get_credentials()
@@ -335,6 +338,55 @@ def _environment_credentials() -> _Credentials:
         return frozen.access_key, frozen.secret_key, frozen.token or None
 
     return chained
+
+
+_CONTAINER_FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+_CONTAINER_RELATIVE_URI = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+_CONTAINER_HOST = "http://169.254.170.2"
+_REFRESH_BEFORE = 300.0  # seconds before expiry when container credentials are fetched anew
+
+
+class ContainerCredentials:
+    """Keys from the container credentials endpoint, fetched again 5 minutes before they
+    expire (as botocore's ContainerProvider: full or relative URI, token or token file)."""
+
+    def __init__(self, clock: Callable[[], datetime] = _now) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: tuple[str, str, str | None] | None = None
+        self._expires = datetime.min.replace(tzinfo=UTC)
+
+    def __call__(self) -> tuple[str, str, str | None]:
+        with self._lock:
+            remaining = (self._expires - self._clock()).total_seconds()
+            if self._keys is None or remaining < _REFRESH_BEFORE:
+                self._keys, self._expires = self._fetch()
+            return self._keys
+
+    def _fetch(self) -> tuple[tuple[str, str, str | None], datetime]:
+        environ = os.environ
+        url = environ.get(_CONTAINER_FULL_URI) or (
+            _CONTAINER_HOST + environ.get(_CONTAINER_RELATIVE_URI, "")
+        )
+        headers = {"accept": "application/json"}
+        token = environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+        try:
+            if environ.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
+                from pathlib import Path
+
+                token = Path(environ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).read_text().strip()
+            if token:
+                headers["authorization"] = token
+            status, _, body = _https("GET", url, headers, b"")
+            if status != 200:
+                raise ValueError(f"HTTP {status}: {body[:200]!r}")
+            fields = json.loads(body)
+            keys = (fields["AccessKeyId"], fields["SecretAccessKey"], fields.get("Token"))
+            expires = datetime.fromisoformat(fields["Expiration"].replace("Z", "+00:00"))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            message = f"the container credentials endpoint gave no keys: {error!r}"
+            raise AwsHttpError("NoCredentials", message) from error
+        return keys, expires
 
 
 class _ProtocolError(ConnectionError):

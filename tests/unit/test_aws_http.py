@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,10 @@ ENV_VARIABLES = (
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
     "AWS_CA_BUNDLE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 )
 
 Response = tuple[int, Mapping[str, str], bytes]
@@ -750,3 +754,83 @@ def test_importing_the_client_loads_no_sdk() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(completed.stdout) == []
+
+
+# --- container credentials (Lambda with SnapStart, ECS) -----------------------------------------
+
+
+def credentials_answer(key_id: str, expires: datetime) -> bytes:
+    body = json.dumps(
+        {
+            "AccessKeyId": key_id,
+            "SecretAccessKey": "container-secret",
+            "Token": f"token-{key_id}",
+            "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    ).encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def test_container_credentials_sign_requests_and_are_fetched_again_before_they_expire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given no keys in the environment but a container credentials endpoint and its token
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    start = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    answers = (credentials_answer("AKIDONE", start + timedelta(minutes=10)),
+               credentials_answer("AKIDTWO", start + timedelta(hours=1)))  # fmt: skip
+    with canned_server(*answers) as (endpoint, requests):
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{endpoint}/credentials")
+        monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-token")
+        now = [start]
+        credentials = aws_http.ContainerCredentials(clock=lambda: now[0])
+        transport = FakeTransport(*[(200, {}, b"{}")] * 3)
+        client = DynamoDBClient(credentials=credentials, transport=transport)
+        # When requests are signed now, 4 minutes later and 6 minutes later
+        for minutes in (0, 4, 6):
+            now[0] = start + timedelta(minutes=minutes)
+            client.get_item(TableName="t", Key={})
+
+    # Then the keys were fetched once, and again within 5 minutes of their expiry
+    keys = [re.search(r"Credential=(\w+)/", r[2]["authorization"])[1] for r in transport.requests]  # type: ignore[index]
+    assert keys == ["AKIDONE", "AKIDONE", "AKIDTWO"]
+    assert transport.requests[2][2]["x-amz-security-token"] == "token-AKIDTWO"
+    assert len(requests) == 2
+    assert all(r.startswith(b"GET /credentials HTTP/1.1") for r in requests)
+    assert all(b"authorization: container-token\r\n" in r for r in requests)
+
+
+def test_the_environment_chooses_container_credentials_and_a_token_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    token_file = tmp_path / "token"
+    token_file.write_text("file-token\n")
+    answer = credentials_answer("AKIDFILE", datetime.now(UTC) + timedelta(hours=1))
+    with canned_server(answer) as (endpoint, requests):
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{endpoint}/creds")
+        monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(token_file))
+        transport = FakeTransport((200, {}, b"{}"))
+        aws_http.use_transport(transport)
+        aws_http.dynamodb().get_item(TableName="t", Key={})
+
+    assert "Credential=AKIDFILE/" in transport.requests[0][2]["authorization"]
+    assert b"authorization: file-token\r\n" in requests[0]
+
+
+def test_a_failing_container_endpoint_is_no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    refused = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\n\r\ndenied"
+    with canned_server(refused) as (endpoint, _):
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{endpoint}/creds")
+        transport = FakeTransport()
+        aws_http.use_transport(transport)
+        with pytest.raises(AwsHttpError) as raised:
+            aws_http.dynamodb().get_item(TableName="t", Key={})
+
+    assert raised.value.code == "NoCredentials"
+    assert "HTTP 403" in raised.value.message
+    assert transport.requests == []
