@@ -16,8 +16,13 @@ from constructs import Construct
 LAYERS_DIR = Path(__file__).resolve().parents[2] / "layers"
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64
-# Used only if local bundling is unavailable (CDK falls back to Docker).
+# Used only if local bundling is unavailable (CDK falls back to Docker); its python is 3.12.
 BUILD_IMAGE = "public.ecr.aws/sam/build-python3.12"
+DOCKER_BUILD = (
+    "pip install --no-compile -r requirements.txt -t /asset-output/python"
+    " && python -m compileall -q -j 0 --invalidation-mode unchecked-hash"
+    " -s /asset-output/python -p /opt/python /asset-output/python"
+)
 DESCRIPTIONS = {
     "base": "Powertools, pydantic, aws-xray-sdk",
     "scoring": "onnxruntime and numpy (inference; no scikit-learn)",
@@ -62,11 +67,7 @@ class Layers(Construct):
                 asset_hash=f"{name}-{builder.recipe_hash(name)}",
                 bundling=BundlingOptions(
                     image=DockerImage.from_registry(BUILD_IMAGE),
-                    command=[
-                        "bash",
-                        "-c",
-                        "pip install --no-compile -r requirements.txt -t /asset-output/python",
-                    ],
+                    command=["bash", "-c", DOCKER_BUILD],
                     local=PipLayerBundler(name),
                 ),
             )
