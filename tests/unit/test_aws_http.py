@@ -26,6 +26,7 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 
 from mlops import aws_http
 from mlops.aws_http import AwsHttpError, DynamoDBClient, NoSuchKeyError, S3Client
+from mlops.aws_http.transport import ca_bundle
 
 NOW = datetime(2024, 5, 17, 12, 34, 56, tzinfo=UTC)
 KEYS = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -728,7 +729,7 @@ def test_http_transport_refuses_what_is_not_http() -> None:
 
 
 def test_https_uses_botocores_certificate_bundle_when_installed() -> None:
-    bundle = aws_http._ca_bundle()
+    bundle = ca_bundle()
     assert bundle is not None
     assert Path(bundle) == Path(botocore.__file__).with_name("cacert.pem")
     assert aws_http.CONNECT_TIMEOUT == 2.0
@@ -737,7 +738,7 @@ def test_https_uses_botocores_certificate_bundle_when_installed() -> None:
 
 def test_aws_ca_bundle_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "corp.pem"))
-    assert aws_http._ca_bundle() == str(tmp_path / "corp.pem")
+    assert ca_bundle() == str(tmp_path / "corp.pem")
 
 
 # --- imports -----------------------------------------------------------------------------------
