@@ -9,11 +9,21 @@ import subprocess
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from mlops.settings import Settings, check_setting
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTEXT_KEY = "mlops"
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+SCORE_SETTINGS = (
+    "alias_refresh_seconds",
+    "max_records_per_request",
+    "max_body_bytes",
+    "capture_sample_rate",
+)
+"""cdk.json's `serving` values that become the score function's MLOPS_* variables."""
+_SCORE_DEFAULTS = Settings()
 SCHEDULE_PATTERN = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
 
 
@@ -36,10 +46,13 @@ class ModelConfig(_Strict):
 
 
 class ServingConfig(_Strict):
-    alias_refresh_seconds: float = Field(default=30.0, ge=0.0)
-    max_records_per_request: int = Field(default=100, ge=1, le=10_000)
-    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=6_291_456)
-    capture_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    """The score function's settings (checked by the rules `mlops.settings` applies at run
+    time), its memory and SnapStart."""
+
+    alias_refresh_seconds: float = _SCORE_DEFAULTS.alias_refresh_seconds
+    max_records_per_request: int = _SCORE_DEFAULTS.max_records_per_request
+    max_body_bytes: int = _SCORE_DEFAULTS.max_body_bytes
+    capture_sample_rate: float = _SCORE_DEFAULTS.capture_sample_rate
     memory_mb: int = Field(default=1_024, ge=128, le=10_240)
     snap_start: bool = Field(
         default=False,
@@ -48,6 +61,11 @@ class ServingConfig(_Strict):
             "imports and client setup leave the cold path; snapshots are billed while cached"
         ),
     )
+
+    @field_validator(*SCORE_SETTINGS)
+    @classmethod
+    def _as_the_score_function_checks_it(cls, value: object, info: ValidationInfo) -> object:
+        return check_setting(info.field_name or "", value)
 
 
 class ApiConfig(_Strict):

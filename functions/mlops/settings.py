@@ -154,7 +154,15 @@ class Settings:
         return {name: getattr(self, name) for name in _NAMES}
 
 
-_NAMES = tuple(setting.name for setting in fields(Settings) if "check" in setting.metadata)
+_CHECKS = {setting.name: setting.metadata["check"] for setting in fields(Settings)
+           if "check" in setting.metadata}  # fmt: skip
+_NAMES = tuple(_CHECKS)
+
+
+def check_setting(name: str, value: object) -> object:
+    """`value` as Settings would hold it in field `name`; ValueError naming the problem (the
+    CDK app checks cdk.json's serving values with the same rules)."""
+    return _CHECKS[name](value)
 
 
 @lru_cache(maxsize=1)
