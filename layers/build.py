@@ -125,6 +125,13 @@ def runtime_interpreter() -> str | None:
     return next((candidate for candidate in candidates if _probe(candidate)), None)
 
 
+def compileall_arguments(interpreter: str, root: str, runtime_dir: str) -> list[str]:
+    """The command compiling every module under root, its code objects named as if root were
+    runtime_dir (the local build and the Docker fallbacks all run this one)."""
+    return [interpreter, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
+            INVALIDATION_MODE, "-s", root, "-p", runtime_dir, root]  # fmt: skip
+
+
 def compile_bytecode(root: Path, runtime_dir: str) -> bool:
     """Compile every module under root to CPython 3.12 bytecode, as if root were runtime_dir.
 
@@ -146,21 +153,7 @@ def compile_bytecode(root: Path, runtime_dir: str) -> bool:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     environment["PYTHONHASHSEED"] = "0"
     result = subprocess.run(  # noqa: S603
-        [
-            interpreter,
-            "-m",
-            "compileall",
-            "-q",
-            "-j",
-            "0",
-            "--invalidation-mode",
-            INVALIDATION_MODE,
-            "-s",
-            str(root),
-            "-p",
-            runtime_dir,
-            str(root),
-        ],
+        compileall_arguments(interpreter, str(root), runtime_dir),
         capture_output=True,
         text=True,
         env=environment,

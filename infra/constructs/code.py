@@ -75,14 +75,14 @@ def docker_bundling_command(
 ) -> list[str]:
     """The Docker fallback of FunctionCodeBundler, as a command: copy, exclude, compile."""
     output = shlex.quote(output_dir)
+    compile_command = load_builder().compileall_arguments(python, output_dir, CODE_RUNTIME_DIR)
     excluded_paths = " ".join(shlex.quote(f"{output_dir}/{path}") for path in CODE_EXCLUDED_PATHS)
     excluded_names = " -o ".join(f"-name {shlex.quote(name)}" for name in CODE_EXCLUDED_NAMES)
     script = (
         f"cp -R {shlex.quote(input_dir)}/. {output}/"
         f" && rm -rf {excluded_paths}"
         f" && find {output} -mindepth 1 \\( {excluded_names} \\) -prune -exec rm -rf {{}} +"
-        f" && PYTHONHASHSEED=0 {shlex.quote(python)} -m compileall -q -j 0"
-        f" --invalidation-mode unchecked-hash -s {output} -p {CODE_RUNTIME_DIR} {output}"
+        f" && PYTHONHASHSEED=0 {shlex.join(compile_command)}"
     )
     return ["bash", "-c", script]
 

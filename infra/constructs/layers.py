@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shlex
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -18,11 +19,6 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64
 # Used only if local bundling is unavailable (CDK falls back to Docker); its python is 3.12.
 BUILD_IMAGE = "public.ecr.aws/sam/build-python3.12"
-DOCKER_BUILD = (
-    "pip install --no-compile -r requirements.txt -t /asset-output/python"
-    " && python -m compileall -q -j 0 --invalidation-mode unchecked-hash"
-    " -s /asset-output/python -p /opt/python /asset-output/python"
-)
 DESCRIPTIONS = {
     "base": "Powertools, pydantic, aws-xray-sdk",
     "scoring": "onnxruntime and numpy (inference; no scikit-learn)",
@@ -60,6 +56,13 @@ class Layers(Construct):
         super().__init__(scope, construct_id)
         builder = load_builder()
         self.by_name: dict[str, lambda_.LayerVersion] = {}
+        compile_command = builder.compileall_arguments(
+            "python", "/asset-output/python", builder.LAYER_RUNTIME_DIR
+        )
+        docker_build = (
+            "pip install --no-compile -r requirements.txt -t /asset-output/python"
+            f" && {shlex.join(compile_command)}"
+        )
         for name in builder.LAYER_NAMES:
             code = lambda_.Code.from_asset(
                 str(LAYERS_DIR / name),
@@ -67,7 +70,7 @@ class Layers(Construct):
                 asset_hash=f"{name}-{builder.recipe_hash(name)}",
                 bundling=BundlingOptions(
                     image=DockerImage.from_registry(BUILD_IMAGE),
-                    command=["bash", "-c", DOCKER_BUILD],
+                    command=["bash", "-c", docker_build],
                     local=PipLayerBundler(name),
                 ),
             )

@@ -19,6 +19,7 @@ import random
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -71,7 +72,7 @@ _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _META = "x-amz-meta-"
 
 
-class _Client:
+class _Client(ABC):
     _service = ""
 
     def __init__(
@@ -127,8 +128,9 @@ class _Client:
             self._sleep(self._rand() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @abstractmethod
     def _error(self, operation: str, status: int, body: bytes) -> AwsHttpError:
-        raise NotImplementedError
+        """The service's error response as an AwsHttpError."""
 
 
 class DynamoDBClient(_Client):

@@ -14,10 +14,11 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from mlops.aws_http import transport
 from mlops.aws_http.errors import AwsHttpError
+from mlops.aws_http.transport import host_of
 
 Credentials = Callable[[], tuple[str, str, str | None]]
 """() -> (access key, secret key, session token or None), called for every request."""
@@ -66,15 +67,6 @@ def sign_v4(
         f"SignedHeaders={signed_names}, Signature={signature}"
     )
     return signed
-
-
-def host_of(parts: SplitResult) -> str:
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
-        host = f"{host}:{parts.port}"
-    return host
 
 
 def environment_credentials() -> Credentials:

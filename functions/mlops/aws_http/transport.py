@@ -33,13 +33,24 @@ class _StaleConnectionError(ConnectionError):
     """A kept-alive connection the server had closed: nothing was answered on it."""
 
 
+def host_of(parts: SplitResult) -> str:
+    """The Host header of a URL: IPv6 bracketed, default ports left out."""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    return host
+
+
 class _Connection:
     """One HTTP/1.1 connection: requests with a Content-Length, answers with a Content-Length,
     chunked, or read to close."""
 
-    def __init__(self, scheme: str, host: str, port: int | None) -> None:
-        self._scheme, self._host = scheme, host
-        self._port = port or (443 if scheme == "https" else 80)
+    def __init__(self, parts: SplitResult) -> None:
+        self._scheme, self._host = parts.scheme, parts.hostname or ""
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._host_header = host_of(parts)
         self._sock: socket.socket | None = None
         self._reader: Any = None
 
@@ -54,7 +65,7 @@ class _Connection:
     ) -> tuple[int, dict[str, str], bytes]:
         reused = self._sock is not None
         sock = self._sock if self._sock is not None else self._connect()
-        head = [f"{method} {target} HTTP/1.1", f"Host: {self._host_header()}"]
+        head = [f"{method} {target} HTTP/1.1", f"Host: {self._host_header}"]
         head += [f"{name}: {value}" for name, value in headers.items() if name != "host"]
         head.append(f"Content-Length: {len(body)}")
         request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
@@ -78,11 +89,6 @@ class _Connection:
         sock.settimeout(READ_TIMEOUT)
         self._sock, self._reader = sock, sock.makefile("rb")
         return sock
-
-    def _host_header(self) -> str:
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        default = 443 if self._scheme == "https" else 80
-        return host if self._port == default else f"{host}:{self._port}"
 
     def _line(self) -> bytes:
         line: bytes = self._reader.readline(_MAX_LINE + 1)
@@ -175,7 +181,7 @@ class HttpTransport:
             pool = self._local.pool = {}
         key = (parts.scheme, parts.netloc)
         if key not in pool:
-            pool[key] = _Connection(parts.scheme, parts.hostname or "", parts.port)
+            pool[key] = _Connection(parts)
         return pool[key]
 
 

@@ -24,12 +24,7 @@ from mlops.serving.errors import (
     ModelUnavailableError,
     VersionNotServableError,
 )
-from mlops.serving.registry_view import (
-    AliasTarget,
-    ServedFeature,
-    ServedVersion,
-    ServingRegistry,
-)
+from mlops.serving.registry_view import AliasTarget, ServedVersion, ServingRegistry
 from mlops.serving.validation import RecordValidator
 
 Clock = Callable[[], float]
@@ -41,6 +36,15 @@ MAX_SESSIONS = 16
 MAX_ENTRIES = 1_024
 _NAME = re.compile(MODEL_NAME_PATTERN)
 _LOAD_ERRORS = (ArtifactError, OnnxModelError, VersionNotServableError, ValueError)
+
+
+class ServedFeature(NamedTuple):
+    """One input as the artifact expects it (the fields of the registry's FeatureSchema that
+    validation needs)."""
+
+    name: str
+    type: FeatureType
+    categories: list[str] | None = None
 
 
 class LoadedModel(NamedTuple):
@@ -149,9 +153,7 @@ class ModelCache:
             if previous is None:
                 msg = f"the model registry cannot be read ({error}); retry later"
                 raise ModelUnavailableError(msg) from error
-            return ModelEntry(
-                previous.exists, previous.spec, previous.production, previous.candidate, now
-            )
+            return previous._replace(checked_at=now)
         if state is None:
             return ModelEntry(False, None, _UNSET, _UNSET, now)
         before = previous or ModelEntry(True, None, _UNSET, _UNSET, now)
@@ -234,13 +236,20 @@ class ModelCache:
                 self._sessions.move_to_end(key)
                 return loaded
             model = OnnxModel(self._artifacts.load(record.artifact_uri, record.artifact_sha256))
-            features = record.features or _features_from_inputs(model)
+            features = _declared_features(record) or _features_from_inputs(model)
             _check_inputs_match(model, features)
             loaded = LoadedModel(record, model, RecordValidator(features, spec))
             self._sessions[key] = loaded
             while len(self._sessions) > MAX_SESSIONS:
                 self._sessions.popitem(last=False)
             return loaded
+
+
+def _declared_features(record: ServedVersion) -> list[ServedFeature]:
+    return [
+        ServedFeature(feature["name"], FeatureType(feature["type"]), feature.get("categories"))
+        for feature in record.feature_schema
+    ]
 
 
 def _features_from_inputs(model: OnnxModel) -> list[ServedFeature]:

@@ -13,18 +13,9 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
 from mlops.registry import layout
-from mlops.registry.enums import AliasName, FeatureType, VersionStatus
+from mlops.registry.enums import AliasName, VersionStatus
 
 _STATE_RANGE_END = layout.ALIAS_PREFIX + "~"  # after every alias name, before AUDIT#
-
-
-class ServedFeature(NamedTuple):
-    """One input as the artifact expects it (the fields of the registry's FeatureSchema that
-    validation needs)."""
-
-    name: str
-    type: FeatureType
-    categories: list[str] | None = None
 
 
 class ServedVersion(NamedTuple):
@@ -38,15 +29,13 @@ class ServedVersion(NamedTuple):
     classes: list[str] | None
     metrics: dict[str, float]
     feature_schema: list[dict[str, Any]]
-    """As registered (JSON), for the model description."""
-    features: list[ServedFeature]
+    """As registered (JSON): the record validator's rules and the model description."""
     artifact_uri: str | None
     artifact_sha256: str | None
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> ServedVersion:
         """From a version's JSON fields (`layout.version_fields`, or an entity's JSON dump)."""
-        schema = list(fields.get("feature_schema") or [])
         artifact = fields.get("artifact")
         return cls(
             model=fields["model"],
@@ -56,11 +45,7 @@ class ServedVersion(NamedTuple):
             estimator=fields["estimator"],
             classes=fields.get("classes"),
             metrics=dict(fields.get("metrics") or {}),
-            feature_schema=schema,
-            features=[
-                ServedFeature(f["name"], FeatureType(f["type"]), f.get("categories"))
-                for f in schema
-            ],
+            feature_schema=list(fields.get("feature_schema") or []),
             artifact_uri=artifact["uri"] if artifact else None,
             artifact_sha256=artifact["sha256"] if artifact else None,
         )
