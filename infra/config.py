@@ -31,18 +31,64 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _schedule_expression(value: str | None) -> str | None:
+    if value is not None and not SCHEDULE_PATTERN.match(value):
+        raise ValueError("expected rate(N unit) or cron(...)")
+    return value
+
+
+def _s3_prefix(value: str | None) -> str | None:
+    """A key prefix in the data bucket: relative, no '..', ends with '/'."""
+    if value is None:
+        return None
+    if not value or value.startswith("/") or ".." in value.split("/") or not value.endswith("/"):
+        raise ValueError("expected a key prefix such as 'batch/input/fraud/' (relative, ends /)")
+    return value
+
+
+class BatchConfig(_Strict):
+    """Scheduled batch scoring of one model (docs/batch.md)."""
+
+    schedule: str | None = Field(
+        default=None, description="EventBridge rate() or cron(); None: by hand only"
+    )
+    input_prefix: str | None = Field(
+        default=None, description="data bucket prefix to score; default batch/input/<model>/"
+    )
+    output_prefix: str | None = Field(
+        default=None, description="data bucket prefix for results; default batch/output/<model>/"
+    )
+    max_concurrency: int = Field(default=10, ge=1, le=10_000)
+    tolerated_failure_percentage: float = Field(default=0.0, ge=0.0, le=100.0)
+
+    _schedule = field_validator("schedule")(_schedule_expression)
+    _prefixes = field_validator("input_prefix", "output_prefix")(_s3_prefix)
+
+
+class MonitoringConfig(_Strict):
+    """Alarm thresholds of one model (docs/monitoring.md)."""
+
+    drift_psi_alarm: float = Field(
+        default=0.2, gt=0.0, description="alarm when the largest feature PSI reaches this"
+    )
+    quality_metric: Literal["accuracy", "f1", "mae"] = "accuracy"
+    quality_threshold: float | None = Field(
+        default=None, description="live quality alarm: accuracy/f1 below, or mae above; None: off"
+    )
+    error_rate_alarm: float = Field(default=0.05, gt=0.0, le=1.0)
+    latency_p99_ms_alarm: float = Field(default=1_000.0, gt=0.0)
+    canary_error_rate_alarm: float = Field(default=0.05, gt=0.0, le=1.0)
+
+
 class ModelConfig(_Strict):
     """A model the platform trains; ``schedule`` is an EventBridge rate() or cron() expression."""
 
     name: str = Field(pattern=MODEL_NAME_PATTERN)
     schedule: str | None = None
+    batch: BatchConfig | None = None
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
-    @field_validator("schedule")
-    @classmethod
-    def _schedule_is_eventbridge_expression(cls, value: str | None) -> str | None:
-        if value is not None and not SCHEDULE_PATTERN.match(value):
-            raise ValueError("expected rate(N unit) or cron(...)")
-        return value
+    _schedule = field_validator("schedule")(_schedule_expression)
 
 
 class ServingConfig(_Strict):
@@ -99,10 +145,20 @@ def git_code_version(repo: Path = REPO_ROOT) -> str:
     return result.stdout.strip() or "unknown"
 
 
+class PlatformMonitoringConfig(_Strict):
+    """How often the drift/quality monitor and the canary guard run (every model at once)."""
+
+    schedule: str = "rate(1 hour)"
+    guard_schedule: str = "rate(5 minutes)"
+
+    _schedules = field_validator("schedule", "guard_schedule")(_schedule_expression)
+
+
 class PlatformConfig(_Strict):
     """Everything a deployment may tune; an empty context gives a working platform."""
 
     models: list[ModelConfig] = Field(default_factory=list)
+    monitoring: PlatformMonitoringConfig = Field(default_factory=PlatformMonitoringConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)

@@ -21,6 +21,7 @@ STACK_OUTPUT_FIELDS = {
     "DataBucketName": "data_bucket",
     "NotificationTopicArn": "notification_topic_arn",
     "TrainingStateMachineArn": "training_state_machine_arn",
+    "BatchStateMachineArn": "batch_state_machine_arn",
 }
 """The stack's outputs (docs/architecture.md) -> the Settings fields they fill."""
 
@@ -110,6 +111,7 @@ class Settings:
     data_bucket: str = _setting("mlops-data", _text(3))
     notification_topic_arn: str | None = _setting(None, _text(optional=True))
     training_state_machine_arn: str | None = _setting(None, _text(optional=True))
+    batch_state_machine_arn: str | None = _setting(None, _text(optional=True))
     code_version: str = _setting("unknown", _text())
     # serving
     alias_refresh_seconds: float = _setting(30.0, _number(_float, 0))

@@ -123,19 +123,19 @@ class Functions(Construct):
         )
 
         validate = self._function("validate")
-        self._grant_read(data, validate)
-        self._grant_put(artifacts, validate, "runs/*")  # validation reports
-        self._grant_put(artifacts, validate, "staging/*")  # the validated table, for train
+        self.grant_read(data, validate)
+        self.grant_put(artifacts, validate, "runs/*")  # validation reports
+        self.grant_put(artifacts, validate, "staging/*")  # the validated table, for train
         table.grant_read_write_data(validate)
 
         train = self._function("train")
-        self._grant_read(artifacts, train, "staging/*")  # the validated table, not the raw data
-        self._grant_put(artifacts, train, "models/*")
+        self.grant_read(artifacts, train, "staging/*")  # the validated table, not the raw data
+        self.grant_put(artifacts, train, "models/*")
         table.grant_read_write_data(train)
 
         evaluate = self._function("evaluate")
-        self._grant_read(artifacts, evaluate)  # holdout, new and production models
-        self._grant_put(artifacts, evaluate, "models/*")  # evaluation reports
+        self.grant_read(artifacts, evaluate)  # holdout, new and production models
+        self.grant_put(artifacts, evaluate, "models/*")  # evaluation reports
         table.grant_read_write_data(evaluate)
 
         gate = self._function("gate")
@@ -143,7 +143,7 @@ class Functions(Construct):
 
         finalize = self._function("finalize")
         table.grant_read_write_data(finalize)
-        self._grant_publish(finalize)
+        self.grant_publish(finalize)
 
     def _add_score(self, config: PlatformConfig) -> None:
         """The API function: reads registry and models, writes only captures and feedback."""
@@ -157,9 +157,9 @@ class Functions(Construct):
             },
         )
         self._storage.registry_table.grant_read_data(score)
-        self._grant_read(self._storage.artifact_bucket, score)
-        self._grant_put(self._storage.data_bucket, score, "captures/*")
-        self._grant_put(self._storage.data_bucket, score, "feedback/*")
+        self.grant_read(self._storage.artifact_bucket, score)
+        self.grant_put(self._storage.data_bucket, score, "captures/*")
+        self.grant_put(self._storage.data_bucket, score, "feedback/*")
         self.score_endpoint: lambda_.IFunction = score
         if config.serving.snap_start:
             cfn_function = score.node.default_child
@@ -176,10 +176,14 @@ class Functions(Construct):
             extra_environment={"MLOPS_TRAINING_STATE_MACHINE_ARN": state_machine.state_machine_arn},
         )
         state_machine.grant_start_execution(trigger)
-        self._grant_read(self._storage.data_bucket, trigger)
+        self.grant_read(self._storage.data_bucket, trigger)
         self._storage.registry_table.grant_read_write_data(trigger)
-        self._grant_publish(trigger)  # a trigger that cannot start a run notifies why
+        self.grant_publish(trigger)  # a trigger that cannot start a run notifies why
         return trigger
+
+    def add(self, name: str, extra_environment: dict[str, str] | None = None) -> lambda_.Function:
+        """Create the function `name` of `function_specs` (grants are the caller's to add)."""
+        return self._function(name, extra_environment)
 
     def _function(
         self, name: str, extra_environment: dict[str, str] | None = None
@@ -225,16 +229,16 @@ class Functions(Construct):
         self.by_name[name] = function
         return function
 
-    def _grant_publish(self, function: lambda_.Function) -> None:
+    def grant_publish(self, function: lambda_.Function) -> None:
         self._topic.grant_publish(function)
         acknowledge_kms_publish(function.role or function)
 
     @staticmethod
-    def _grant_read(bucket: s3.IBucket, function: lambda_.Function, key_pattern: str = "*") -> None:
+    def grant_read(bucket: s3.IBucket, function: lambda_.Function, key_pattern: str = "*") -> None:
         bucket.grant_read(function, key_pattern)
         acknowledge_bucket_read(function.role or function, bucket, key_pattern)
 
     @staticmethod
-    def _grant_put(bucket: s3.IBucket, function: lambda_.Function, key_pattern: str) -> None:
+    def grant_put(bucket: s3.IBucket, function: lambda_.Function, key_pattern: str) -> None:
         bucket.grant_put(function, key_pattern)
         acknowledge_bucket_put(function.role or function, bucket, key_pattern)

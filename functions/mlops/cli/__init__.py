@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mlops.registry.errors import RegistryError
 
-COMMAND_MODULES = ("models", "training", "serve", "local", "demo")
+COMMAND_MODULES = ("models", "training", "batch", "monitoring", "serve", "local", "demo")
 """Modules under mlops.cli that each define `register(subparsers)`."""
 
 
