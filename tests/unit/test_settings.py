@@ -15,6 +15,7 @@ DEFAULTS = {
     "data_bucket": "mlops-data",
     "notification_topic_arn": None,
     "training_state_machine_arn": None,
+    "batch_state_machine_arn": None,
     "code_version": "unknown",
     "alias_refresh_seconds": 30.0,
     "max_records_per_request": 100,
