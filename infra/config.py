@@ -64,6 +64,16 @@ class BatchConfig(_Strict):
     _schedule = field_validator("schedule")(_schedule_expression)
     _prefixes = field_validator("input_prefix", "output_prefix")(_s3_prefix)
 
+    @field_validator("input_prefix", "output_prefix")
+    @classmethod
+    def _under_batch_area(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Inputs under batch/input/, outputs under batch/output/: what the functions may
+        read and write."""
+        area = "batch/input/" if info.field_name == "input_prefix" else "batch/output/"
+        if value is not None and not value.startswith(area):
+            raise ValueError(f"expected a prefix under {area}, such as '{area}fraud/'")
+        return value
+
 
 class MonitoringConfig(_Strict):
     """Alarm thresholds of one model (docs/monitoring.md)."""

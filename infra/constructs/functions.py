@@ -73,6 +73,37 @@ def function_specs(config: PlatformConfig) -> dict[str, FunctionSpec]:
             Duration.seconds(28),  # under API Gateway's 29 s integration timeout
             "REST API: predict, models, feedback, health, openapi",
         ),
+        FunctionSpec("guard", ("base",), 512, Duration.minutes(1), "Roll back or promote canaries"),
+        FunctionSpec(
+            "monitor",
+            ("base", "scoring"),
+            2_048,
+            Duration.minutes(5),
+            "Drift and live quality of every model, as metrics and reports",
+        ),
+        FunctionSpec(
+            "registry_events",
+            ("base",),
+            256,
+            Duration.minutes(1),
+            "Publish registry changes to EventBridge",
+        ),
+        FunctionSpec(
+            "batch_pin", ("base",), 512, Duration.minutes(1), "Pin a batch run's production version"
+        ),
+        FunctionSpec(
+            "batch_score",
+            ("base", "scoring"),
+            2_048,
+            Duration.minutes(15),
+            "Score one object of a batch run",
+        ),
+        FunctionSpec(
+            "batch_manifest", ("base",), 1_024, Duration.minutes(5), "Write a batch run's manifest"
+        ),
+        FunctionSpec(
+            "batch_trigger", ("base",), 512, Duration.minutes(1), "Start a batch scoring run"
+        ),
     ]
     return {spec.name: spec for spec in specs}
 

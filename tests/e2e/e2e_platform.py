@@ -22,13 +22,32 @@ from mlops.registry import RegistryStore
 
 SCHEDULED_MODEL = "nightly"
 SCHEDULE = "rate(1 day)"
+BATCH_MODEL = "scores"
+BATCH_TOLERANCE = 40.0
+"""`scores` is scored daily (batch/input/scores/ -> batch/output/scores/), up to 40% of its
+objects may fail."""
+LOOP_MODEL = "loop"
+QUALITY_THRESHOLD = 0.8
+"""`loop` has a live quality alarm (accuracy below 0.8); every request is captured."""
 EXECUTION_TIMEOUT = 120.0
 
 
 def _context() -> dict[str, Any]:
     cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())
     mlops = dict(cdk_json.get("context", {}).get("mlops", {}))
-    mlops["models"] = [{"name": SCHEDULED_MODEL, "schedule": SCHEDULE}]
+    mlops["models"] = [
+        {"name": SCHEDULED_MODEL, "schedule": SCHEDULE},
+        {
+            "name": BATCH_MODEL,
+            "batch": {
+                "schedule": SCHEDULE,
+                "max_concurrency": 3,
+                "tolerated_failure_percentage": BATCH_TOLERANCE,
+            },
+        },
+        {"name": LOOP_MODEL, "monitoring": {"quality_threshold": QUALITY_THRESHOLD}},
+    ]
+    mlops["serving"] = {**mlops.get("serving", {}), "capture_sample_rate": 1.0}
     return {"mlops": mlops}
 
 

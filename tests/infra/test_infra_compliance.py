@@ -21,6 +21,7 @@ OUTPUTS = {
     "DataBucketName",
     "NotificationTopicArn",
     "TrainingStateMachineArn",
+    "BatchStateMachineArn",
     "ApiUrl",
 }
 

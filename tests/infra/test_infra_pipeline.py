@@ -53,10 +53,9 @@ def render_definition(definition: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def machine(synth: Synth) -> dict[str, Any]:
-    machines = synth.resources("AWS::StepFunctions::StateMachine")
-    assert len(machines) == 1
-    (resource,) = machines.values()
-    return resource
+    return synth.resources("AWS::StepFunctions::StateMachine")[
+        synth.logical_id("AWS::StepFunctions::StateMachine", "Training")
+    ]
 
 
 @pytest.fixture(scope="module")

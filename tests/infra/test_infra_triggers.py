@@ -10,8 +10,11 @@ if TYPE_CHECKING:
 
 
 def _rules_by_source(synth: Synth) -> dict[str, list[dict[str, Any]]]:
+    """The rules that target the trigger function, by event source."""
     by_source: dict[str, list[dict[str, Any]]] = {}
     for rule in synth.resources("AWS::Events::Rule").values():
+        if not _targets_trigger(synth, rule["Properties"]):
+            continue
         pattern = rule["Properties"].get("EventPattern")
         source = pattern["source"][0] if pattern else "schedule"
         by_source.setdefault(source, []).append(rule["Properties"])
@@ -74,9 +77,6 @@ def test_eventbridge_may_invoke_the_trigger(synth: Synth) -> None:
         permission["Properties"]
         for permission in synth.resources("AWS::Lambda::Permission").values()
         if permission["Properties"]["Principal"] == "events.amazonaws.com"
+        and permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [trigger_id, "Arn"]}
     ]
     assert len(permissions) == 3
-    assert all(
-        permission["FunctionName"] == {"Fn::GetAtt": [trigger_id, "Arn"]}
-        for permission in permissions
-    )

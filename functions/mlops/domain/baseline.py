@@ -4,6 +4,11 @@ Numeric features are binned by the training deciles: `edges` are the distinct in
 points, bin i holds values in (edges[i-1], edges[i]] with open ends, so there are
 len(edges) + 1 bins. `bin_counts` applies the same binning to new data; missing values are
 counted apart (as the missing rate). Categorical features keep their category frequencies.
+
+Format 2 adds `quantiles` to numeric features: the 0th..100th percentiles (101 values) of the
+non-missing training values, from which the monitor interpolates the training CDF for the
+Kolmogorov-Smirnov statistic (mlops.domain.drift). Format 1 baselines (no `quantiles`) stay
+readable: the monitor computes PSI from them and reports KS as unavailable.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from mlops.domain.dataset import Table
 from mlops.registry.entities import FeatureSchema, FeatureType
 
 DECILES = tuple(q / 10 for q in range(1, 10))
-BASELINE_FORMAT = 1
+PERCENTILES = tuple(q / 100 for q in range(101))
+BASELINE_FORMAT = 2
 
 
 def compute_baseline(table: Table, feature_schema: Sequence[FeatureSchema]) -> dict[str, Any]:
@@ -62,7 +68,9 @@ def _numeric(values: np.ndarray) -> dict[str, Any]:
         "missing_rate": float(missing.mean()) if values.size else 0.0,
     }
     if not present.size:
-        stats.update(mean=None, std=None, minimum=None, maximum=None, deciles=[], edges=[])
+        stats.update(
+            mean=None, std=None, minimum=None, maximum=None, deciles=[], edges=[], quantiles=[]
+        )
         stats["counts"] = [0]
         return stats
     deciles = [float(q) for q in np.quantile(present, DECILES)]
@@ -75,6 +83,7 @@ def _numeric(values: np.ndarray) -> dict[str, Any]:
         deciles=deciles,
         edges=edges,
         counts=bin_counts(present, edges),
+        quantiles=[float(q) for q in np.quantile(present, PERCENTILES)],
     )
     return stats
 

@@ -136,7 +136,9 @@ class OnnxModel:
         """A `[N, 1]` feed; None (and NaN in text columns) is the missing value: NaN for
         numbers (the artifact imputes it), the empty category for strings."""
         if spec.is_string:
-            if column.dtype == object:
+            if column.dtype.kind == "U":  # text straight from a parser: one C-level cast
+                values = column.astype(object)
+            elif column.dtype == object:
                 values = np.array([_as_category(value) for value in column], dtype=object)
             else:
                 values = column.astype(str).astype(object)

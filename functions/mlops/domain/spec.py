@@ -219,6 +219,35 @@ class GateSpec(SpecModel):
 class PromotionSpec(SpecModel):
     mode: PromotionMode = "direct"
     canary_weight: float = Field(default=0.1, gt=0.0, lt=1.0)
+    guard_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=10_080,
+        strict=True,
+        description="how long a canary is watched before it becomes production (minutes)",
+    )
+
+
+class RetrainingSpec(SpecModel):
+    """Where runs started by an alarm or a schedule find their data (default: the newest
+    object under training/<model>/ in the data bucket)."""
+
+    data_prefix: str | None = Field(
+        default=None,
+        description="data bucket key prefix whose newest object is trained on, e.g. "
+        "'training/fraud/curated/'",
+    )
+
+    @field_validator("data_prefix")
+    @classmethod
+    def _relative_prefix(cls, prefix: str | None) -> str | None:
+        if prefix is None:
+            return None
+        parts = prefix.split("/")
+        if not prefix.endswith("/") or prefix.startswith("/") or ".." in parts or "" in parts[:-1]:
+            msg = f"must be a relative key prefix ending with '/', got {prefix!r}"
+            raise ValueError(msg)
+        return prefix
 
 
 class ModelSpec(SpecModel):
@@ -235,6 +264,7 @@ class ModelSpec(SpecModel):
     gate: GateSpec = Field(default_factory=GateSpec)
     promotion: PromotionSpec = Field(default_factory=PromotionSpec)
     training_data: Literal["latest"] = "latest"
+    retraining: RetrainingSpec = Field(default_factory=RetrainingSpec)
 
     @field_validator("name")
     @classmethod

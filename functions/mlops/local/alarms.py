@@ -1,16 +1,29 @@
-"""Alarm evaluation, which moto does not do: metrics -> alarm state -> a state-change event."""
+"""Alarm evaluation, which moto does not do: metrics -> alarm state -> a state-change event.
+
+Statistics are computed here from the raw datapoints moto keeps (its own get_metric_statistics
+matches any metric that has the alarm's dimensions among others, where CloudWatch matches the
+exact dimension set, and it has no percentiles): Average, Sum, Minimum, Maximum, SampleCount
+and percentiles (ExtendedStatistic "p99", "p99.9", ...; nearest rank over the period's single
+values; aggregated StatisticValues datapoints carry no values and are left out of percentiles).
+Missing data follows TreatMissingData (missing, ignore, breaching, notBreaching). A state
+change is published as CloudWatch's "Alarm State Change" event and, as the alarm's actions for
+that state, as CloudWatch's alarm message to its SNS topics.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import operator
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
+from moto.sns.models import sns_backends
 
 from mlops.local.names import Place
 
@@ -23,6 +36,7 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "LessThanOrEqualToThreshold": operator.le,
 }
 SIMPLE_STATISTICS = {"Average", "Sum", "Minimum", "Maximum", "SampleCount"}
+PERCENTILE = re.compile(r"p(\d{1,2}(\.\d+)?|100)")
 
 Publish = Callable[[dict[str, Any]], Any]
 
@@ -37,6 +51,48 @@ def _timestamp(moment: datetime) -> str:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _naive(moment: datetime) -> datetime:
+    """UTC without tzinfo, as moto keeps metric timestamps."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _statistic(alarm: Any) -> str:
+    return str(alarm.statistic or alarm.extended_statistic or "")
+
+
+def _supported(statistic: str) -> bool:
+    return statistic in SIMPLE_STATISTICS or PERCENTILE.fullmatch(statistic) is not None
+
+
+def compute(statistic: str, data: list[Any]) -> float | None:
+    """One period's statistic over moto's datapoints (single values and aggregated sets);
+    None when the period has no data."""
+    singles = [float(datum.value) for datum in data if isinstance(datum, MetricDatum)]
+    aggregated = [datum for datum in data if isinstance(datum, MetricAggregatedDatum)]
+    if PERCENTILE.fullmatch(statistic):
+        return percentile(singles, float(statistic[1:])) if singles else None
+    count = len(singles) + sum(float(datum.sample_count) for datum in aggregated)
+    if not count:
+        return None
+    total = sum(singles) + sum(float(datum.sum) for datum in aggregated)
+    lowest = [*singles, *(float(datum.min) for datum in aggregated)]
+    highest = [*singles, *(float(datum.max) for datum in aggregated)]
+    return {
+        "SampleCount": count,
+        "Sum": total,
+        "Average": total / count,
+        "Minimum": min(lowest),
+        "Maximum": max(highest),
+    }[statistic]
+
+
+def percentile(values: list[float], rank: float) -> float:
+    """Nearest rank: the smallest value with at least `rank` percent of values at or below."""
+    ordered = sorted(values)
+    index = max(1, math.ceil(rank / 100.0 * len(ordered)))
+    return ordered[index - 1]
 
 
 class AlarmEvaluator:
@@ -54,8 +110,8 @@ class AlarmEvaluator:
         now = _aware(now or datetime.now(UTC))
         events = []
         for alarm in list(self._backend().alarms.values()):
-            if alarm.metric_data_queries or alarm.statistic not in SIMPLE_STATISTICS:
-                LOGGER.info("alarm %s: metric math / percentiles not evaluated", alarm.name)
+            if alarm.metric_data_queries or not _supported(_statistic(alarm)):
+                LOGGER.info("alarm %s: metric math / %s not evaluated", alarm.name, alarm.statistic)
                 continue
             state, reason, data = self._state(alarm, now)
             if state is None or state == alarm.state_value:
@@ -70,31 +126,72 @@ class AlarmEvaluator:
                 alarm, state=state, reason=reason, data=data, previous=previous, now=now
             )
             self._publish(event)
+            self._notify(alarm, state, reason, previous["value"], now)
             events.append(event)
         return events
+
+    def _notify(self, alarm: Any, state: str, reason: str, old: str, now: datetime) -> None:
+        """The alarm's actions for its new state: SNS topics get CloudWatch's alarm message."""
+        actions = {
+            "ALARM": alarm.alarm_actions,
+            "OK": alarm.ok_actions,
+            "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
+        }[state]
+        if not alarm.actions_enabled:
+            return
+        message = {
+            "AlarmName": alarm.name,
+            "AlarmDescription": alarm.description,
+            "AWSAccountId": self.place.account,
+            "NewStateValue": state,
+            "NewStateReason": reason,
+            "StateChangeTime": _timestamp(now),
+            "Region": self.place.region,
+            "AlarmArn": alarm.alarm_arn,
+            "OldStateValue": old,
+            "Trigger": {
+                "MetricName": alarm.metric_name,
+                "Namespace": alarm.namespace,
+                "Statistic": alarm.statistic,
+                "ExtendedStatistic": alarm.extended_statistic,
+                "Dimensions": [{"name": d.name, "value": d.value} for d in alarm.dimensions],
+                "Period": int(alarm.period),
+                "EvaluationPeriods": int(alarm.evaluation_periods),
+                "ComparisonOperator": alarm.comparison_operator,
+                "Threshold": float(alarm.threshold),
+                "TreatMissingData": alarm.treat_missing_data,
+            },
+        }
+        subject = f'{state}: "{alarm.name}" in {self.place.region}'[:100]
+        sns = sns_backends[self.place.account][self.place.region]
+        for arn in actions:
+            if arn in sns.topics:
+                sns.publish(json.dumps(message), arn=arn, subject=subject)
+            else:
+                LOGGER.info("alarm %s: action %s not run locally", alarm.name, arn)
 
     def _datapoints(self, alarm: Any, now: datetime) -> list[float | None]:
         """The statistic for each of the last EvaluationPeriods periods, newest first."""
         period = timedelta(seconds=int(alarm.period))
+        periods = int(alarm.evaluation_periods)
         # moto keeps naive UTC timestamps; the window includes a datapoint stamped `now`
-        end = _aware(now).astimezone(UTC).replace(tzinfo=None) + timedelta(seconds=1)
-        dimensions = [{"Name": item.name, "Value": item.value} for item in alarm.dimensions]
-        values: list[float | None] = []
-        for index in range(int(alarm.evaluation_periods)):
-            window_end = end - period * index
-            statistics = self._backend().get_metric_statistics(
-                namespace=alarm.namespace,
-                metric_name=alarm.metric_name,
-                start_time=window_end - period,
-                end_time=window_end,
-                period=int(alarm.period) * 2,  # one bucket for the whole window
-                stats=[alarm.statistic],
-                dimensions=dimensions,
-                unit=alarm.unit,
-            )
-            value = statistics[0].get_statistics_for_type(alarm.statistic) if statistics else None
-            values.append(None if value is None else float(value))
-        return values
+        end = _naive(now) + timedelta(seconds=1)
+        start = end - period * periods
+        wanted = {(item.name, item.value) for item in alarm.dimensions}
+        windows: list[list[Any]] = [[] for _ in range(periods)]
+        for datum in self._backend().get_all_metrics():
+            if (
+                datum.namespace != alarm.namespace
+                or datum.name != alarm.metric_name
+                or (alarm.unit and datum.unit != alarm.unit)
+                or {(item.name, item.value) for item in datum.dimensions} != wanted
+            ):
+                continue
+            at = _naive(datum.timestamp)
+            if start <= at < end:
+                windows[math.ceil((end - at) / period) - 1].append(datum)
+        statistic = _statistic(alarm)
+        return [compute(statistic, window) for window in windows]
 
     def _state(self, alarm: Any, now: datetime) -> tuple[str | None, str, dict[str, Any]]:
         values = self._datapoints(alarm, now)
@@ -110,7 +207,7 @@ class AlarmEvaluator:
         data = {
             "version": "1.0",
             "queryDate": _timestamp(now),
-            "statistic": alarm.statistic,
+            "statistic": _statistic(alarm),
             "period": int(alarm.period),
             "recentDatapoints": present,
             "threshold": threshold,
@@ -151,7 +248,7 @@ class AlarmEvaluator:
                     "dimensions": {item.name: item.value for item in alarm.dimensions},
                 },
                 "period": int(alarm.period),
-                "stat": alarm.statistic,
+                "stat": _statistic(alarm),
             },
             "returnData": True,
         }

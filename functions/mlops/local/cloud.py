@@ -23,15 +23,17 @@ from moto.server import ThreadedMotoServer
 
 from mlops import aws
 from mlops import settings as settings_module
-from mlops.local import names
+from mlops.local import distributed_map, names
 from mlops.local.alarms import AlarmEvaluator
 from mlops.local.deploy import Deployer, Deployment
 from mlops.local.executions import Terminations
 from mlops.local.isolation import serialized_dynamodb
 from mlops.local.lambdas import HandlerError, InProcessLambdas, Invocation, LambdaContext
+from mlops.local.metrics import MetricsIngester
 from mlops.local.moto_transport import moto_http
 from mlops.local.names import Place
 from mlops.local.router import Delivery, EventRouter
+from mlops.local.streams import deferred_stream_delivery
 from mlops.local.template import load_template
 from mlops.registry import RegistryStore, open_registry
 from mlops.settings import ENV_PREFIX, STACK_OUTPUT_FIELDS, Settings
@@ -101,6 +103,7 @@ class LocalCloud:
         self.lambdas = InProcessLambdas()
         self.router = EventRouter(self.place, clock_start)
         self.alarms = AlarmEvaluator(self.place, self.router.publish)
+        self.metrics = MetricsIngester(self.place)  # EMF lines on stdout -> CloudWatch metrics
         self.terminations = Terminations()
         self._settings: Settings | None = None
         self._stack: ExitStack | None = None
@@ -148,14 +151,17 @@ class LocalCloud:
         stack.enter_context(mock_aws(config=execute))  # type: ignore[call-overload]
         stack.enter_context(moto_http())  # the score path's signed HTTP calls, to moto too
         stack.enter_context(serialized_dynamodb())
+        stack.enter_context(deferred_stream_delivery())  # after the lock: delivered outside it
         if self.server:
             self._start_server(stack)
         self.lambdas.base_environment = {
             key: os.environ[key] for key in (*environment, "MOTO_PORT") if key in os.environ
         }
         stack.enter_context(self.lambdas.patched())
+        stack.enter_context(self.metrics.installed(self.lambdas))
         stack.enter_context(self.router.patched())
         stack.enter_context(self.terminations.patched())
+        stack.enter_context(distributed_map.patched())
         stack.callback(self._clients.clear)
         stack.callback(_reset_caches)
         _reset_caches()

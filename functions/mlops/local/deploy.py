@@ -36,6 +36,7 @@ CREATION_ORDER = (
     "AWS::SQS::Queue",
     "AWS::Events::EventBus",
     "AWS::Lambda::Function",
+    "AWS::Lambda::EventSourceMapping",
     "AWS::SNS::Subscription",
     "AWS::StepFunctions::StateMachine",
     "AWS::Events::Rule",
@@ -175,6 +176,7 @@ class Deployer:
             "AWS::SQS::Queue": self._create_queue,
             "AWS::Events::EventBus": self._create_event_bus,
             "AWS::Lambda::Function": self._create_function,
+            "AWS::Lambda::EventSourceMapping": self._create_event_source_mapping,
             "AWS::SNS::Subscription": self._create_subscription,
             "AWS::StepFunctions::StateMachine": self._create_state_machine,
             "AWS::Events::Rule": self._create_rule,
@@ -313,6 +315,30 @@ class Deployer:
             request["Description"] = properties["Description"]
         self._client("lambda").create_function(**request)
         return name
+
+    def _create_event_source_mapping(self, _logical_id: str, properties: dict[str, Any]) -> str:
+        """A stream or queue -> function mapping (delivery: mlops.local.streams for streams)."""
+        passed = (
+            "EventSourceArn", "FunctionName", "Enabled", "BatchSize", "StartingPosition",
+            "MaximumBatchingWindowInSeconds", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts",
+            "BisectBatchOnFunctionError", "ParallelizationFactor", "DestinationConfig",
+            "FilterCriteria", "FunctionResponseTypes", "TumblingWindowInSeconds",
+        )  # fmt: skip
+        request = {key: properties[key] for key in passed if key in properties}
+        numbers = (
+            "BatchSize", "MaximumBatchingWindowInSeconds", "MaximumRecordAgeInSeconds",
+            "MaximumRetryAttempts", "ParallelizationFactor", "TumblingWindowInSeconds",
+        )  # fmt: skip
+        for key in numbers:
+            if key in request:
+                request[key] = int(request[key])
+        for key in ("Enabled", "BisectBatchOnFunctionError"):
+            if key in request:
+                request[key] = str(request[key]).lower() == "true"
+        for item in request.get("FilterCriteria", {}).get("Filters", []):
+            patterns.validate(json.loads(item["Pattern"]))
+        response = self._client("lambda").create_event_source_mapping(**request)
+        return str(response["UUID"])
 
     def _create_subscription(self, _logical_id: str, properties: dict[str, Any]) -> str:
         request = {

@@ -74,7 +74,7 @@ def start_training(request: TrainingRequest, deps: TriggerDeps) -> TriggerOutcom
     """Start the run `request` asks for, once; reject (log + notify) when it cannot run."""
     try:
         spec = _stored_spec(request, deps)
-        data_uri = _checked_data_uri(request, deps)
+        data_uri = _checked_data_uri(request, deps, spec)
     except TriggerRejectedError as rejection:
         return reject(rejection.reason, deps, model=request.model, run_id=request.run_id)
     started_at = utc_now()
@@ -135,9 +135,19 @@ def _stored_spec(request: TrainingRequest, deps: TriggerDeps) -> dict[str, Any]:
     return model.spec
 
 
-def _checked_data_uri(request: TrainingRequest, deps: TriggerDeps) -> str:
+def retraining_prefix(model: str, spec: dict[str, Any]) -> str:
+    """Where a run without a data file (alarm, schedule) looks for the newest object: the
+    spec's retraining.data_prefix, else training/<model>/ (the stored spec was validated)."""
+    retraining = spec.get("retraining")
+    configured = retraining.get("data_prefix") if isinstance(retraining, dict) else None
+    return (
+        configured if isinstance(configured, str) and configured else f"{TRAINING_PREFIX}{model}/"
+    )
+
+
+def _checked_data_uri(request: TrainingRequest, deps: TriggerDeps, spec: dict[str, Any]) -> str:
     if request.data_uri is None:
-        prefix = f"{TRAINING_PREFIX}{request.model}/"
+        prefix = retraining_prefix(request.model, spec)
         newest = deps.newest_object(deps.data_bucket, prefix)
         if newest is None:
             msg = f"no training data under s3://{deps.data_bucket}/{prefix}"

@@ -283,6 +283,7 @@ class DynamoDBRegistryStore(RegistryStore):
         canary_weight: float | None = None,
         shadow: bool = False,
         expected_production: ExpectedProduction = UNCHECKED,
+        expected_candidate: int | None = None,
     ) -> AuditEvent:
         target = self.get_version(name, version)
         plan = transitions.plan_promotion(
@@ -295,6 +296,7 @@ class DynamoDBRegistryStore(RegistryStore):
             shadow=shadow,
             now=utc_now(),
             expected_production=expected_production,
+            expected_candidate=expected_candidate,
         )
         return self._apply(name, plan)
 
@@ -305,6 +307,20 @@ class DynamoDBRegistryStore(RegistryStore):
             self.get_alias(name, AliasName.CANDIDATE),
             actor=actor,
             reason=reason,
+            now=utc_now(),
+        )
+        return self._apply(name, plan)
+
+    def reject_candidate(
+        self, name: str, *, actor: str, reason: str, expected_version: int
+    ) -> AuditEvent:
+        self.get_model(name)
+        plan = transitions.plan_reject_candidate(
+            name,
+            self.get_alias(name, AliasName.CANDIDATE),
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
             now=utc_now(),
         )
         return self._apply(name, plan)

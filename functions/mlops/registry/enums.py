@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     STATUS_CHANGED = "status-changed"
     ALIAS_MOVED = "alias-moved"
     ALIAS_CLEARED = "alias-cleared"
+    CANDIDATE_REJECTED = "candidate-rejected"
     ROLLBACK = "rollback"
 
 

@@ -190,6 +190,7 @@ class InMemoryRegistryStore(RegistryStore):
         canary_weight: float | None = None,
         shadow: bool = False,
         expected_production: ExpectedProduction = UNCHECKED,
+        expected_candidate: int | None = None,
     ) -> AuditEvent:
         with self._lock:
             target = self._version(name, version)
@@ -203,6 +204,7 @@ class InMemoryRegistryStore(RegistryStore):
                 shadow=shadow,
                 now=utc_now(),
                 expected_production=expected_production,
+                expected_candidate=expected_candidate,
             )
             return self._apply(name, plan)
 
@@ -214,6 +216,21 @@ class InMemoryRegistryStore(RegistryStore):
                 self.get_alias(name, AliasName.CANDIDATE),
                 actor=actor,
                 reason=reason,
+                now=utc_now(),
+            )
+            return self._apply(name, plan)
+
+    def reject_candidate(
+        self, name: str, *, actor: str, reason: str, expected_version: int
+    ) -> AuditEvent:
+        with self._lock:
+            self._state(name)
+            plan = transitions.plan_reject_candidate(
+                name,
+                self.get_alias(name, AliasName.CANDIDATE),
+                actor=actor,
+                reason=reason,
+                expected_version=expected_version,
                 now=utc_now(),
             )
             return self._apply(name, plan)

@@ -121,6 +121,7 @@ class RegistryStore(ABC):
         canary_weight: float | None = None,
         shadow: bool = False,
         expected_production: ExpectedProduction = UNCHECKED,
+        expected_candidate: int | None = None,
     ) -> AuditEvent:
         """Move `production` to version (canary_weight None and not shadow), or `candidate` to
         version with that traffic weight (0-1), or as a shadow (weight 0, scores every request).
@@ -131,6 +132,21 @@ class RegistryStore(ABC):
         ConcurrentUpdateError if the alias moved meanwhile, or if production is not (or stops
         being, up to the atomic write) `expected_production`: a version judged against one
         production version is never promoted over another.
+        expected_candidate (promoting the candidate to production only): the move is also
+        conditioned on the candidate alias still being that version (AliasNotSetError if it
+        was cleared, ConcurrentUpdateError if another version took its place).
+        """
+
+    @abstractmethod
+    def reject_candidate(
+        self, name: str, *, actor: str, reason: str, expected_version: int
+    ) -> AuditEvent:
+        """Take the candidate out of service as rejected, in one atomic step: the candidate
+        alias is removed (all traffic goes to production, which is untouched), the version's
+        status becomes rejected with `reason`, and one candidate-rejected audit event is
+        appended; or nothing changes. Conditioned on the candidate still being
+        `expected_version`: AliasNotSetError if there is no candidate, ConcurrentUpdateError if
+        it is another version (or moves meanwhile). ValueError for an empty reason.
         """
 
     @abstractmethod

@@ -221,10 +221,16 @@ def plan_promotion(
     shadow: bool,
     now: datetime,
     expected_production: ExpectedProduction = UNCHECKED,
+    expected_candidate: int | None = None,
 ) -> MovePlan:
     """Plan a move of `production` (no weight, no shadow) or `candidate` to target."""
     check_actor(actor)
     model, version = target.model, target.version
+    if expected_candidate is not None:
+        if canary_weight is not None or shadow or version != expected_candidate:
+            msg = "expected_candidate: give it only to promote that candidate to production"
+            raise ValueError(msg)
+        _check_candidate(model, candidate, expected_candidate)
     if production is not None and production.version == version:
         msg = f"version {version} of {model!r} is already production"
         raise NotPromotableError(msg)
@@ -358,6 +364,51 @@ def plan_clear_candidate(
         alias=AliasName.CANDIDATE,
         from_version=candidate.version,
         reason=reason,
+    )
+    return MovePlan(event, [AliasChange(AliasName.CANDIDATE, candidate, None)], [change])
+
+
+def _check_candidate(model: str, candidate: AliasState | None, expected: int) -> AliasState:
+    """The candidate alias, if it is still version `expected`; typed errors otherwise."""
+    if candidate is None:
+        raise AliasNotSetError(model, AliasName.CANDIDATE.value)
+    if candidate.version != expected:
+        msg = (
+            f"the candidate of {model!r} is v{candidate.version}, not v{expected}; "
+            "nothing was changed"
+        )
+        raise ConcurrentUpdateError(msg)
+    return candidate
+
+
+def plan_reject_candidate(
+    model: str,
+    candidate: AliasState | None,
+    *,
+    actor: str,
+    reason: str,
+    expected_version: int,
+    now: datetime,
+) -> MovePlan:
+    """Plan taking the candidate out of service as rejected: the alias is removed (its traffic
+    goes back to production) and the version may never serve again."""
+    check_actor(actor)
+    if not reason.strip():
+        msg = "reason: say why the candidate is rejected (e.g. the alarm that fired)"
+        raise ValueError(msg)
+    candidate = _check_candidate(model, candidate, expected_version)
+    change = StatusChange(
+        candidate.version, VersionStatus.CANDIDATE, VersionStatus.REJECTED, reason
+    )
+    event = new_event(
+        model,
+        AuditAction.CANDIDATE_REJECTED,
+        actor,
+        now,
+        alias=AliasName.CANDIDATE,
+        from_version=candidate.version,
+        reason=reason,
+        detail={"weight": candidate.weight, "shadow": candidate.shadow, "status": "rejected"},
     )
     return MovePlan(event, [AliasChange(AliasName.CANDIDATE, candidate, None)], [change])
 

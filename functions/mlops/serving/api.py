@@ -54,15 +54,21 @@ def metric_model(model: str | None) -> str | None:
     return model if model is not None and current_service().cache.is_known(model) else None
 
 
-def refusal(error: ServingError, model: str | None) -> tuple[int, dict[str, Any]]:
-    """The one mapping of typed errors to a status and JSON body (metric and log included)."""
-    _telemetry.error(error.kind, metric_model(model))
+def refusal(
+    error: ServingError, model: str | None, *, predict: bool = False
+) -> tuple[int, dict[str, Any]]:
+    """The one mapping of typed errors to a status and JSON body (metric and log included);
+    a predict request also counts in the model's Fault rate (1 for a 5xx)."""
+    fault = error.status >= 500 if predict else None
+    _telemetry.error(error.kind, metric_model(model), fault=fault)
     logger.info("request refused", extra={"status": error.status, "reason": error.message})
     return error.status, error.body()
 
 
-def internal_error(error: Exception, model: str | None) -> tuple[int, dict[str, Any]]:
-    _telemetry.error("InternalError", metric_model(model))
+def internal_error(
+    error: Exception, model: str | None, *, predict: bool = False
+) -> tuple[int, dict[str, Any]]:
+    _telemetry.error("InternalError", metric_model(model), fault=True if predict else None)
     logger.exception("unexpected error while serving", extra={"error": str(error)})
     return 500, {"message": "internal error; the request id identifies it in the logs"}
 
@@ -75,9 +81,9 @@ def predict_reply(name: str, event: Mapping[str, Any]) -> tuple[int, Any, str | 
         logger.append_keys(request_id=request_id)
         return 200, current_service().predict(name, body_of(event), request_id), request_id
     except ServingError as error:
-        return (*refusal(error, name), request_id)
+        return (*refusal(error, name, predict=True), request_id)
     except Exception as error:  # noqa: BLE001 - a 500 with a JSON body, never a trace
-        return (*internal_error(error, name), request_id)
+        return (*internal_error(error, name, predict=True), request_id)
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,4 +1,11 @@
-"""The scoring service: route a request to a version, validate, score, record. No HTTP here."""
+"""The scoring service: route a request to a version, validate, score, record. No HTTP here.
+
+Canary: when the split sends a request to a candidate that cannot answer (it failed to load,
+or its scoring raised an unexpected error), production answers it instead, the failure is
+logged and counted (CanaryFailed), and the caller sees production's answer. A request the
+candidate's own validation refuses is the request's fault, not the candidate's: it is refused
+(4xx) as with any version that was routed to, and counts as no candidate failure.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlops.domain.onnx_model import ModelOutput
 from mlops.registry.enums import AliasName
-from mlops.serving.errors import ModelNotFoundError, ModelUnavailableError
+from mlops.serving.errors import ModelNotFoundError, ModelUnavailableError, ServingError
 from mlops.serving.model_cache import AliasEntry, LoadedModel, ModelCache
 from mlops.serving.recording import Recorder
 from mlops.serving.routing import goes_to_canary, is_captured
@@ -28,6 +35,10 @@ class Route(NamedTuple):  # built per request: half the cost of a frozen datacla
     primary: LoadedModel
     served_by: str
     shadow: LoadedModel | None = None
+    fallback: LoadedModel | None = None
+    """Production, when the canary split chose the candidate: it answers if the candidate fails."""
+    canary_failed: bool | None = None
+    """None: the split did not choose the candidate; else whether the candidate failed."""
 
 
 class ServingLimits(NamedTuple):
@@ -64,9 +75,12 @@ class ScoringService:
         started = time.perf_counter()
         request = parse_predict_request(document, max_records=self._limits.max_records)
         route = self.route(name, request, request_id)
-        served = route.primary
-        records = served.validator.validate(request.records)
-        output = served.model.predict_records(records)
+        if route.fallback is None:
+            served = route.primary
+            output = served.model.predict_records(served.validator.validate(request.records))
+        else:
+            route, output = self._score_canary(route, route.fallback, request, request_id)
+            served = route.primary
         predictions = format_predictions(output, served.record.classes)
         latency_ms = (time.perf_counter() - started) * 1000.0
         self._telemetry.prediction(
@@ -75,6 +89,7 @@ class ScoringService:
             latency_ms=latency_ms,
             predictions=predictions,
             classes=served.record.classes,
+            canary_failed=route.canary_failed,
         )
         shadow = self._score_shadow(route, request, predictions, request_id)
         if is_captured(request_id, self._limits.capture_sample_rate):
@@ -106,14 +121,39 @@ class ScoringService:
 
     @staticmethod
     def _split(production: LoadedModel, candidate: AliasEntry, request_id: str) -> Route:
-        """Default traffic: the candidate in shadow, or its canary share by request id."""
-        if candidate.serving is None or candidate.state is None:
+        """Default traffic: the candidate in shadow, or its canary share by request id (a
+        candidate that failed to load leaves its share to production, counted as failed)."""
+        state = candidate.state
+        if state is None:
             return Route(production, SERVED_BY_PRODUCTION)
-        if candidate.state.shadow:
+        if state.shadow:
             return Route(production, SERVED_BY_PRODUCTION, shadow=candidate.serving)
-        if goes_to_canary(request_id, candidate.state.weight):
-            return Route(candidate.serving, SERVED_BY_CANDIDATE)
+        if goes_to_canary(request_id, state.weight):
+            if candidate.serving is None:
+                _log_canary_failure(request_id, production, state.version, candidate.load_error)
+                return Route(production, SERVED_BY_PRODUCTION, canary_failed=True)
+            return Route(
+                candidate.serving, SERVED_BY_CANDIDATE, fallback=production, canary_failed=False
+            )
         return Route(production, SERVED_BY_PRODUCTION)
+
+    @staticmethod
+    def _score_canary(
+        route: Route, production: LoadedModel, request: PredictRequest, request_id: str
+    ) -> tuple[Route, ModelOutput]:
+        """Score with the canary candidate; production answers if it fails unexpectedly."""
+        candidate = route.primary
+        try:
+            return route, candidate.model.predict_records(
+                candidate.validator.validate(request.records)
+            )
+        except ServingError:
+            raise  # the request's own fault: refused as from any routed version
+        except Exception as error:  # noqa: BLE001 - the caller must get production's answer
+            _log_canary_failure(request_id, production, candidate.version, str(error))
+        fallback = Route(production, SERVED_BY_PRODUCTION, canary_failed=True)
+        records = production.validator.validate(request.records)
+        return fallback, production.model.predict_records(records)
 
     def _score_shadow(
         self,
@@ -233,6 +273,21 @@ class ScoringService:
             msg = "the feedback could not be stored; retry later"
             raise ModelUnavailableError(msg) from error
         return {"model": name, "accepted": len(items), "key": key}
+
+
+def _log_canary_failure(
+    request_id: str, production: LoadedModel, candidate_version: int, error: str | None
+) -> None:
+    logger.error(
+        "canary candidate could not answer; production answered instead",
+        extra={
+            "request_id": request_id,
+            "model": production.name,
+            "candidate_version": candidate_version,
+            "production_version": production.version,
+            "error": error,
+        },
+    )
 
 
 def format_predictions(output: ModelOutput, classes: list[str] | None) -> list[dict[str, Any]]:

@@ -7,6 +7,11 @@ adds ShadowRequests / ShadowDisagreements on the candidate's version. Errors (di
 service, model, kind), ModelLoadFailures (service, model, version) and RegistryReadFailures
 (service, model) when they happen.
 
+Per predict request, also per model (dimensions service, model; what the alarms watch):
+Latency, Fault (1 when the answer is a 5xx, else 0: its Average is the error rate) and, when
+the canary split sent the request to the candidate, CanaryFailed (1 when the candidate could
+not answer and production did, else 0). These ride in the same line as a second EMF directive.
+
 The documents have the shape Powertools Metrics writes (namespace "MLOps", service "mlops"),
 but are rendered here from a template made once per metric set: Powertools' add_metric + flush
 costs ~50 us per request, several times the model's own run time on the hot path.
@@ -20,6 +25,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
@@ -35,30 +41,44 @@ whose Tracer loads the X-Ray SDK (~0.25 s of cold start the score function does 
 
 Metric = tuple[str, str, float]
 MAX_TEMPLATES = 256
-Template = tuple[str, str, list[str]]
+Template = tuple[str, str, list[str], tuple[int, ...]]
+"""Text before the timestamp, after it, `,"<name>":` per written value, and the indices of the
+per-model metrics whose values are written (those not already among the metrics)."""
+NO_METRICS: tuple[Metric, ...] = ()
 
 
 def emf_document(
-    dimensions: dict[str, str], metrics: list[Metric], timestamp_ms: int
+    dimensions: dict[str, str],
+    metrics: list[Metric],
+    timestamp_ms: int,
+    per_model: Sequence[Metric] = (),
 ) -> dict[str, Any]:
-    """One EMF document: every metric shares the document's dimension set."""
+    """One EMF document: `metrics` share the document's dimension set; `per_model` metrics
+    (which may repeat a name of `metrics`, with the same value) are also published with the
+    dimensions {model, service} only, as a second directive."""
     names = [*dimensions, "service"]
+    directives = [
+        {
+            "Namespace": NAMESPACE,
+            "Dimensions": [names],
+            "Metrics": [{"Name": name, "Unit": unit} for name, unit, _ in metrics],
+        }
+    ]
+    if per_model:
+        directives.append(
+            {
+                "Namespace": NAMESPACE,
+                "Dimensions": [["model", "service"]],
+                "Metrics": [{"Name": name, "Unit": unit} for name, unit, _ in per_model],
+            }
+        )
     document: dict[str, Any] = {
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [names],
-                    "Metrics": [{"Name": name, "Unit": unit} for name, unit, _ in metrics],
-                }
-            ],
-        },
+        "_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": directives},
         **dimensions,
         "service": SERVICE,
     }
-    for name, _, value in metrics:
-        document[name] = value
+    for name, _, value in [*metrics, *per_model]:
+        document.setdefault(name, value)
     return document
 
 
@@ -77,14 +97,21 @@ class Telemetry:
         latency_ms: float,
         predictions: list[dict[str, Any]],
         classes: list[str] | None,
+        canary_failed: bool | None = None,
     ) -> None:
+        """A request answered by `version`; canary_failed is None unless the canary split
+        sent it to the candidate (True: the candidate failed and production answered)."""
+        latency = ("Latency", MILLISECONDS, latency_ms)
         metrics: list[Metric] = [
             ("Requests", COUNT, 1.0),
             ("Records", COUNT, float(len(predictions))),
-            ("Latency", MILLISECONDS, latency_ms),
+            latency,
         ]
         metrics.extend(prediction_summary(predictions, classes))
-        self._emit({"model": model, "version": str(version)}, metrics)
+        per_model = [latency, ("Fault", COUNT, 0.0)]
+        if canary_failed is not None:
+            per_model.append(("CanaryFailed", COUNT, 1.0 if canary_failed else 0.0))
+        self._emit({"model": model, "version": str(version)}, metrics, per_model)
 
     def shadow(self, model: str, version: int, *, disagreements: int) -> None:
         self._emit(
@@ -92,9 +119,12 @@ class Telemetry:
             [("ShadowRequests", COUNT, 1.0), ("ShadowDisagreements", COUNT, float(disagreements))],
         )
 
-    def error(self, kind: str, model: str | None) -> None:
+    def error(self, kind: str, model: str | None, *, fault: bool | None = None) -> None:
+        """A refused or failed request; `fault` (predict requests: whether the answer is a
+        5xx) also publishes the model's Fault datapoint."""
         dimensions = {"model": model or UNKNOWN_MODEL, "kind": kind}
-        self._emit(dimensions, [("Errors", COUNT, 1.0)])
+        per_model = NO_METRICS if fault is None else [("Fault", COUNT, 1.0 if fault else 0.0)]
+        self._emit(dimensions, [("Errors", COUNT, 1.0)], per_model)
 
     def load_failure(self, model: str, version: int) -> None:
         dimensions = {"model": model, "version": str(version)}
@@ -103,15 +133,26 @@ class Telemetry:
     def registry_failure(self, model: str) -> None:
         self._emit({"model": model}, [("RegistryReadFailures", COUNT, 1.0)])
 
-    def _emit(self, dimensions: dict[str, str], metrics: list[Metric]) -> None:
+    def _emit(
+        self,
+        dimensions: dict[str, str],
+        metrics: list[Metric],
+        per_model: Sequence[Metric] = NO_METRICS,
+    ) -> None:
         finite = [metric for metric in metrics if math.isfinite(metric[2])]
-        key = (tuple(dimensions.items()), tuple([metric[:2] for metric in finite]))
+        key = (
+            tuple(dimensions.items()),
+            tuple([metric[:2] for metric in finite]),
+            tuple([metric[:2] for metric in per_model]),
+        )
         template = self._templates.get(key)
         if template is None:
-            template = _line_template(dimensions, finite)
+            template = _line_template(dimensions, finite, per_model)
             if len(self._templates) < MAX_TEMPLATES:
                 self._templates[key] = template
-        head, tail, names = template
+        head, tail, names, written = template
+        if written:
+            finite.extend([per_model[index] for index in written])
         values = "".join(
             [name + repr(metric[2]) for name, metric in zip(names, finite, strict=True)]
         )
@@ -120,15 +161,25 @@ class Telemetry:
             sys.stdout.write(line)
 
 
-def _line_template(dimensions: dict[str, str], metrics: list[Metric]) -> Template:
+def _line_template(
+    dimensions: dict[str, str], metrics: list[Metric], per_model: Sequence[Metric]
+) -> Template:
     """emf_document's JSON line in pieces: the text before the timestamp, after it (up to the
-    values), and `,"<name>":` per metric."""
-    document = emf_document(dimensions, [(name, unit, 0.0) for name, unit, _ in metrics], 0)
-    for name, _, _ in metrics:
+    values), `,"<name>":` per written value, and which per-model values are written."""
+    present = {name for name, _, _ in metrics}
+    written = tuple(i for i, metric in enumerate(per_model) if metric[0] not in present)
+    document = emf_document(
+        dimensions,
+        [(name, unit, 0.0) for name, unit, _ in metrics],
+        0,
+        [(name, unit, 0.0) for name, unit, _ in per_model],
+    )
+    valued = [*metrics, *[per_model[index] for index in written]]
+    for name, _, _ in valued:
         del document[name]
     head, tail = json.dumps(document, separators=(",", ":")).split('"Timestamp":0', 1)
-    names = [f",{json.dumps(name)}:" for name, _, _ in metrics]
-    return head + '"Timestamp":', tail[:-1], names
+    names = [f",{json.dumps(name)}:" for name, _, _ in valued]
+    return head + '"Timestamp":', tail[:-1], names, written
 
 
 def prediction_summary(

@@ -124,7 +124,9 @@ class Feature(Protocol):
     def categories(self) -> list[str] | None: ...
 
 
-class _Rule(NamedTuple):
+class FeatureRule(NamedTuple):
+    """How one feature's values are checked (batch scoring applies the same rules)."""
+
     name: str
     numeric: bool
     categories: frozenset[str] | None
@@ -133,12 +135,12 @@ class _Rule(NamedTuple):
     """Strings accepted without a closer look (None: any string)."""
 
 
-def _rule(feature: Feature, reject_unknown: bool) -> _Rule:
+def _rule(feature: Feature, reject_unknown: bool) -> FeatureRule:
     categories = frozenset(feature.categories) if feature.categories is not None else None
     accepted = None
     if reject_unknown and categories is not None:
         accepted = categories | {MISSING_CATEGORY}
-    return _Rule(
+    return FeatureRule(
         feature.name, feature.type is FeatureType.NUMERIC, categories, reject_unknown, accepted
     )
 
@@ -217,6 +219,11 @@ class RecordValidator:
             raise RequestValidationError(f"invalid records{named}", errors)
         return clean
 
+    @property
+    def rules(self) -> tuple[FeatureRule, ...]:
+        """The per-feature rules, in schema order."""
+        return self._rules
+
     def _is_ready(self, record: dict[str, Any]) -> bool:
         """Whether a record holding exactly the schema's features is model-ready as is: every
         number an int or float within float32 range (not NaN), every category an accepted
@@ -242,7 +249,7 @@ class RecordValidator:
         return missing + extra
 
     @staticmethod
-    def _check(rule: _Rule, value: Any) -> str | None:
+    def _check(rule: FeatureRule, value: Any) -> str | None:
         return _number_problem(value) if rule.numeric else _category_problem(rule, value)
 
 
@@ -258,7 +265,7 @@ def _number_problem(value: Any) -> str | None:
     return None
 
 
-def _category_problem(rule: _Rule, value: Any) -> str | None:
+def _category_problem(rule: FeatureRule, value: Any) -> str | None:
     if type(value) is not str:
         return f"must be a string, not {_json_type(value)}"
     if (

@@ -535,6 +535,122 @@ class RegistryContract:
         with pytest.raises(AliasNotSetError):
             store.resolve(three_versions, alias=AliasName.CANDIDATE)
 
+    # ---- rejecting the candidate (the post-promotion guard) ------------------------------
+    def test_rejecting_the_canary_takes_it_out_of_service_in_one_event(
+        self, store: RegistryStore, three_versions: str
+    ) -> None:
+        # Given production v1 and a 20% canary v2
+        store.promote(three_versions, 1, actor=ACTOR)
+        store.promote(three_versions, 2, actor=ACTOR, canary_weight=0.2)
+        events_before = len(store.history(three_versions))
+        # When the guard rejects the canary
+        reason = "mlops/churn/guard/errors: Threshold Crossed"
+        event = store.reject_candidate(
+            three_versions, actor="guard", reason=reason, expected_version=2
+        )
+        # Then one audit event says so, the candidate is gone and the version rejected
+        assert (event.action, event.alias, event.from_version, event.to_version) == (
+            AuditAction.CANDIDATE_REJECTED,
+            AliasName.CANDIDATE,
+            2,
+            None,
+        )
+        assert (event.actor, event.reason) == ("guard", reason)
+        assert event.detail == {"weight": 0.2, "shadow": False, "status": "rejected"}
+        assert store.history(three_versions)[-1] == event
+        assert len(store.history(three_versions)) == events_before + 1
+        assert store.get_alias(three_versions, AliasName.CANDIDATE) is None
+        rejected = store.get_version(three_versions, 2)
+        assert (rejected.status, rejected.status_reason) == (VersionStatus.REJECTED, reason)
+        # And production serves on, untouched; the rejected version may never serve again
+        production = store.get_alias(three_versions, AliasName.PRODUCTION)
+        assert production is not None
+        assert (production.version, statuses(store)[1]) == (1, VersionStatus.PRODUCTION)
+        with pytest.raises(NotPromotableError, match="rejected"):
+            store.promote(three_versions, 2, actor=ACTOR, canary_weight=0.2)
+
+    def test_rejecting_a_candidate_that_moved_changes_nothing(
+        self, store: RegistryStore, three_versions: str
+    ) -> None:
+        # Given a guard that saw candidate v2, which has since been replaced by v3
+        store.promote(three_versions, 2, actor=ACTOR, canary_weight=0.2)
+        store.promote(three_versions, 3, actor="other", canary_weight=0.1)
+        history = store.history(three_versions)
+        # When it rejects v2
+        with pytest.raises(ConcurrentUpdateError, match="v3, not v2"):
+            store.reject_candidate(three_versions, actor="guard", reason="x", expected_version=2)
+        # Then nothing changed
+        assert store.history(three_versions) == history
+        assert statuses(store)[3] is VersionStatus.CANDIDATE
+
+    def test_rejecting_without_a_candidate_or_a_reason_is_refused(
+        self, store: RegistryStore, three_versions: str
+    ) -> None:
+        with pytest.raises(AliasNotSetError):
+            store.reject_candidate(three_versions, actor="guard", reason="x", expected_version=1)
+        store.promote(three_versions, 1, actor=ACTOR, canary_weight=0.2)
+        with pytest.raises(ValueError, match="reason"):
+            store.reject_candidate(three_versions, actor="guard", reason=" ", expected_version=1)
+        with pytest.raises(ValueError, match="actor"):
+            store.reject_candidate(three_versions, actor="", reason="x", expected_version=1)
+        with pytest.raises(ModelNotFoundError):
+            store.reject_candidate("ghost", actor="guard", reason="x", expected_version=1)
+        assert statuses(store)[1] is VersionStatus.CANDIDATE
+
+    def test_a_rejection_planned_on_a_stale_candidate_read_changes_nothing(
+        self, store: RegistryStore, three_versions: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Given a guard whose read of the candidate (v2 at 20%) is stale: its weight changed
+        store.promote(three_versions, 2, actor=ACTOR, canary_weight=0.2)
+        stale = store.get_alias(three_versions, AliasName.CANDIDATE)
+        store.promote(three_versions, 2, actor="other", canary_weight=0.5)
+        history = store.history(three_versions)
+        monkeypatch.setattr(store, "get_alias", lambda name, alias: stale)
+        # When it rejects v2 on the strength of that read
+        with pytest.raises(ConcurrentUpdateError):
+            store.reject_candidate(three_versions, actor="guard", reason="x", expected_version=2)
+        monkeypatch.undo()
+        # Then the atomic write noticed the alias moved, and nothing changed
+        assert store.history(three_versions) == history
+        candidate = store.get_alias(three_versions, AliasName.CANDIDATE)
+        assert candidate is not None
+        assert (candidate.version, candidate.weight) == (2, 0.5)
+
+    def test_promoting_the_expected_candidate_to_production(
+        self, store: RegistryStore, three_versions: str
+    ) -> None:
+        # Given production v1 and canary v2
+        store.promote(three_versions, 1, actor=ACTOR)
+        store.promote(three_versions, 2, actor=ACTOR, canary_weight=0.2)
+        # When v2 is promoted on condition that it is still the candidate
+        event = store.promote(
+            three_versions, 2, actor="guard", expected_production=1, expected_candidate=2
+        )
+        # Then it is production and the candidate is cleared
+        assert event.detail == {"candidate_cleared": True}
+        assert store.resolve(three_versions).version == 2
+        assert store.get_alias(three_versions, AliasName.CANDIDATE) is None
+
+    def test_promoting_a_candidate_that_was_replaced_changes_nothing(
+        self, store: RegistryStore, three_versions: str
+    ) -> None:
+        # Given a guard that saw canary v2, which has since been replaced by v3 (v2 archived)
+        store.promote(three_versions, 1, actor=ACTOR)
+        store.promote(three_versions, 2, actor=ACTOR, canary_weight=0.2)
+        store.promote(three_versions, 3, actor="other", canary_weight=0.2)
+        history = store.history(three_versions)
+        # When it promotes v2 as the candidate it saw
+        with pytest.raises(ConcurrentUpdateError, match="v3, not v2"):
+            store.promote(three_versions, 2, actor="guard", expected_candidate=2)
+        store.clear_candidate(three_versions, actor="other")
+        with pytest.raises(AliasNotSetError):
+            store.promote(three_versions, 2, actor="guard", expected_candidate=2)
+        # Then production never moved
+        assert store.resolve(three_versions).version == 1
+        assert store.history(three_versions)[: len(history)] == history
+        with pytest.raises(ValueError, match="expected_candidate"):
+            store.promote(three_versions, 3, actor="guard", canary_weight=0.1, expected_candidate=3)
+
     # ---- rollback -----------------------------------------------------------------------
     def test_rollback_walks_production_back(
         self, store: RegistryStore, three_versions: str

@@ -30,11 +30,13 @@ def test_rendered_line_equals_the_document(capsys: pytest.CaptureFixture[str]) -
                 ("Score", "None", 0.5),
             ],
             line["_aws"]["Timestamp"],
+            [("Latency", "Milliseconds", latency), ("Fault", "Count", 0.0)],
         )
         assert line == expected
-    assert lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
-        ["model", "version", "service"]
-    ]
+    by_version, by_model = lines[0]["_aws"]["CloudWatchMetrics"]
+    assert by_version["Dimensions"] == [["model", "version", "service"]]
+    assert by_model["Dimensions"] == [["model", "service"]]
+    assert [m["Name"] for m in by_model["Metrics"]] == ["Latency", "Fault"]
 
 
 def test_non_finite_values_are_left_out_of_the_metrics(capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,6 +46,7 @@ def test_non_finite_values_are_left_out_of_the_metrics(capsys: pytest.CaptureFix
     line = json.loads(capsys.readouterr().out)
     names = [m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
     assert names == ["Requests", "Records", "Latency"]
+    assert line["Fault"] == 0.0
     assert "Prediction" not in line
 
 
@@ -85,4 +88,49 @@ def test_labels_needing_json_escapes(capsys: pytest.CaptureFixture[str]) -> None
             *prediction_summary(predictions, classes),
         ],
         line["_aws"]["Timestamp"],
+        [("Latency", "Milliseconds", 0.5), ("Fault", "Count", 0.0)],
     )
+
+
+def test_faults_and_canary_outcomes_are_published_per_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a telemetry that already rendered each kind of line once (templates cached)
+    telemetry = Telemetry()
+    predictions = [{"value": 2.0}]
+    for _ in range(2):
+        # When a canary request is answered by the candidate, then one by production after the
+        # candidate failed, a request is refused (422) and one fails (503)
+        telemetry.prediction(
+            "m1", 2, latency_ms=1.0, predictions=predictions, classes=None, canary_failed=False
+        )
+        telemetry.prediction(
+            "m1", 1, latency_ms=3.0, predictions=predictions, classes=None, canary_failed=True
+        )
+        telemetry.error("ValidationError", "m1", fault=False)
+        telemetry.error("ModelUnavailable", "m1", fault=True)
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    # Then each line carries the model-level values the alarms read, with {model, service}
+    assert [(x.get("CanaryFailed"), x["Fault"]) for x in lines] == [
+        (0.0, 0.0),
+        (1.0, 0.0),
+        (None, 0.0),
+        (None, 1.0),
+    ] * 2
+    for line in lines:
+        by_model = line["_aws"]["CloudWatchMetrics"][-1]
+        assert by_model["Dimensions"] == [["model", "service"]]
+        assert {m["Name"] for m in by_model["Metrics"]} <= {"Latency", "Fault", "CanaryFailed"}
+    assert lines[1] == emf_document(
+        {"model": "m1", "version": "1"},
+        [("Requests", "Count", 1.0), ("Records", "Count", 1.0),
+         ("Latency", "Milliseconds", 3.0), ("Prediction", "None", 2.0)],
+        lines[1]["_aws"]["Timestamp"],
+        [("Latency", "Milliseconds", 3.0), ("Fault", "Count", 0.0),
+         ("CanaryFailed", "Count", 1.0)],
+    )  # fmt: skip
+    # And an error without a fault flag (not a predict request) publishes no Fault
+    telemetry.error("NotFound", None)
+    (other,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert "Fault" not in other
+    assert len(other["_aws"]["CloudWatchMetrics"]) == 1
