@@ -13,7 +13,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.config import BatchConfig, ModelConfig
@@ -26,7 +25,7 @@ from infra.constructs.nag import (
     logical_id,
 )
 from infra.constructs.storage import Storage
-from infra.constructs.training_pipeline import LAMBDA_SERVICE_ERRORS, TRANSIENT_ERRORS
+from infra.constructs.tasks import lambda_task
 from mlops.batch.start import (
     BATCH_SOURCE,
     INPUT_AREA,
@@ -97,7 +96,8 @@ class BatchScoring(Construct):
             error="BatchRunFailed",
             cause="The run failed: its _manifest.json says why and which objects failed.",
         )
-        write_manifest = self._invoke(
+        write_manifest = lambda_task(
+            self,
             "Manifest",
             manifest,
             "$.manifest",
@@ -114,7 +114,7 @@ class BatchScoring(Construct):
             .otherwise(sfn.Succeed(self, "Done"))
         )
 
-        pin_version = self._invoke("Pin", pin, "$.pinned")
+        pin_version = lambda_task(self, "Pin", pin, "$.pinned")
         pin_version.add_catch(write_manifest, errors=["States.ALL"], result_path="$.error")
 
         score_objects = sfn.DistributedMap(
@@ -137,7 +137,7 @@ class BatchScoring(Construct):
             label=MAP_LABEL,
             result_path=sfn.JsonPath.DISCARD,  # parts are in S3; 10,000 results exceed 256 KiB
         )
-        score_objects.item_processor(self._invoke("ScoreObject", score, None))
+        score_objects.item_processor(lambda_task(self, "ScoreObject", score, None))
         score_objects.add_catch(write_manifest, errors=["States.ALL"], result_path="$.error")
 
         self.log_group = logs.LogGroup(
@@ -170,36 +170,6 @@ class BatchScoring(Construct):
         _acknowledge_child_executions(state_machine, MAP_LABEL)
         return state_machine
 
-    def _invoke(
-        self,
-        name: str,
-        function: lambda_.IFunction,
-        result_path: str | None,
-        payload: sfn.TaskInput | None = None,
-    ) -> tasks.LambdaInvoke:
-        """A Lambda task (response only, at ``result_path``); retries Lambda service errors and
-        mlops' TransientError."""
-        task = tasks.LambdaInvoke(
-            self,
-            name,
-            lambda_function=function,
-            payload=payload,
-            payload_response_only=True,
-            result_path=result_path,
-            retry_on_service_exceptions=False,
-        )
-        task.add_retry(
-            errors=LAMBDA_SERVICE_ERRORS,
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2.0,
-        )
-        task.add_retry(
-            errors=TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2.0
-        )
-        return task
-
-    # ---- schedules -----------------------------------------------------------------------
     def _schedule(self, model: str, batch: BatchConfig, schedule: str) -> events.Rule:
         """The model's batch schedule -> batch_trigger with the run's parameters."""
         message = events.RuleTargetInput.from_object(

@@ -12,15 +12,8 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.constructs.nag import acknowledge_function_versions, acknowledge_xray
+from infra.constructs.tasks import lambda_task
 
-LAMBDA_SERVICE_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
-# errorType of mlops' retryable exception (the class name, as Lambda reports it).
-TRANSIENT_ERRORS = ["TransientError"]
 PIPELINE_FUNCTIONS = ("validate", "train", "evaluate", "gate", "finalize")
 
 
@@ -52,13 +45,7 @@ class TrainingPipeline(Construct):
         )
 
         def step(name: str, result_path: str) -> tasks.LambdaInvoke:
-            task = self._invoke(name, functions[name.lower()], result_path)
-            task.add_retry(
-                errors=TRANSIENT_ERRORS,
-                interval=Duration.seconds(2),
-                max_attempts=3,
-                backoff_rate=2.0,
-            )
+            task = lambda_task(self, name, functions[name.lower()], result_path)
             task.add_catch(finalize_failed, errors=["States.ALL"], result_path="$.error")
             return task
 
@@ -100,34 +87,6 @@ class TrainingPipeline(Construct):
         for name in PIPELINE_FUNCTIONS:
             acknowledge_function_versions(role, functions[name])
 
-    def _invoke(
-        self,
-        name: str,
-        function: lambda_.IFunction,
-        result_path: str,
-        payload: sfn.TaskInput | None = None,
-    ) -> tasks.LambdaInvoke:
-        """A Lambda task whose result is the function's response only, at ``result_path``.
-
-        Lambda service errors are retried; the input is the state, or ``payload`` when given.
-        """
-        task = tasks.LambdaInvoke(
-            self,
-            name,
-            lambda_function=function,
-            payload=payload,
-            payload_response_only=True,
-            result_path=result_path,
-            retry_on_service_exceptions=False,
-        )
-        task.add_retry(
-            errors=LAMBDA_SERVICE_ERRORS,
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2.0,
-        )
-        return task
-
     def _finalize(self, name: str, function: lambda_.IFunction, outcome: str) -> tasks.LambdaInvoke:
         payload = sfn.TaskInput.from_object(
             {
@@ -136,4 +95,4 @@ class TrainingPipeline(Construct):
                 "state": sfn.JsonPath.entire_payload,
             }
         )
-        return self._invoke(name, function, "$.finalize", payload)
+        return lambda_task(self, name, function, "$.finalize", payload)

@@ -134,7 +134,8 @@ def test_finalize_receives_outcome_execution_id_and_whole_state(
         "state.$": "$",
     }
     assert {frozenset(retry["ErrorEquals"]) for retry in state["Retry"]} == {
-        frozenset(LAMBDA_SERVICE_ERRORS)
+        frozenset(LAMBDA_SERVICE_ERRORS),
+        frozenset({"TransientError"}),
     }
 
 
