@@ -117,7 +117,8 @@ def ours(cloud: LocalCloud, prefix: str, concurrency: int) -> dict[str, Any]:
     )  # fmt: skip
     outcome = start_batch(request, BatchDeps(settings.data_bucket, arn, start))
     assert outcome.outcome == "started", outcome
-    assert outcome.execution_arn is not None and outcome.input is not None
+    assert outcome.execution_arn is not None
+    assert outcome.input is not None
     execution = cloud.wait_for_execution(outcome.execution_arn, timeout=EXECUTION_TIMEOUT)
     run = outcome.input
     manifest_key = f"{run['output_prefix']}_manifest.json"

@@ -100,17 +100,19 @@ def line_blocks(
 ) -> Iterator[Block]:
     """Decoded blocks of whole lines; a UTF-8 BOM at the start is dropped."""
     buffer = bytearray()
+    newlines = 0  # in the buffer, counted once per piece
     line = 1
     first = True
     for piece in data:
         buffer += piece
+        newlines += piece.count(b"\n")
         if first and len(buffer) >= 3:
             if buffer.startswith(b"\xef\xbb\xbf"):
                 del buffer[:3]
             first = False
-        if buffer.count(b"\n") < max_rows and len(buffer) < max_bytes:
+        if newlines < max_rows and len(buffer) < max_bytes:
             continue
-        cut = _cut(buffer, quoted, max_rows)
+        cut = _cut(buffer, quoted, max_rows, newlines)
         if cut < 0:
             if len(buffer) > MAX_RECORD_BYTES:
                 msg = f"line {line}: a record longer than {MAX_RECORD_BYTES} bytes"
@@ -119,17 +121,19 @@ def line_blocks(
         chunk = bytes(buffer[: cut + 1])
         del buffer[: cut + 1]
         yield Block(_decode(chunk, line), line)
-        line += chunk.count(b"\n")
+        consumed = chunk.count(b"\n")
+        line += consumed
+        newlines -= consumed
     if first and buffer.startswith(b"\xef\xbb\xbf"):
         del buffer[:3]
     if buffer:
         yield Block(_decode(bytes(buffer), line), line)
 
 
-def _cut(buffer: bytearray, quoted: bool, max_rows: int) -> int:
+def _cut(buffer: bytearray, quoted: bool, max_rows: int, newlines: int) -> int:
     """Index of the newline that ends the block: the max_rows-th, or the last one, moved back
-    while it sits inside a quoted field."""
-    if buffer.count(b"\n") > max_rows:
+    while it sits inside a quoted field (`newlines`: how many the buffer holds)."""
+    if newlines > max_rows:
         cut = int(np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) == _NEWLINE)[max_rows - 1])
     else:
         cut = buffer.rfind(b"\n")

@@ -71,7 +71,8 @@ def test_fast_and_exact_csv_paths_agree() -> None:
         header, rest = split_header(next(line_blocks([text.encode()], quoted=True)))
         results.append(parse_csv(rest, CsvLayout(header, RULES)))
     fast, exact = results
-    assert np.array_equal(fast.features["x"], exact.features["x"])
+    # (the fast path parses to float32, the exact one to float64: the model sees the same)
+    assert np.array_equal(fast.features["x"], exact.features["x"].astype(np.float32))
     assert fast.features["c"].tolist() == exact.features["c"].tolist() == ["a", "b", "a"]
     assert fast.passthrough == exact.passthrough == [["1", "2", "3"]]
 
@@ -85,6 +86,25 @@ def test_unknown_categories_are_rejected_when_the_spec_says_so() -> None:
     ]
     assert np.isnan(chunk.features["x"][1])
     assert chunk.features["c"].tolist() == ["a", ""]
+
+
+def test_the_fast_path_reports_float32_limits_and_unknown_categories_as_online() -> None:
+    # Given complete, unquoted rows (the numpy path) with values at float32's limits
+    text = b"id,x,c\n1,1e39,a\n2,inf,a\n3,3.4028235e38,b\n4,-3.4028234e38,b\n5,2,zz\n6,2,a\n"
+    header, rest = split_header(next(line_blocks([text], quoted=True)))
+    # When the block is parsed
+    chunk = parse_csv(rest, CsvLayout(header, RULES))
+    # Then each bad row has the online API's reason, and the rest are kept
+    assert [(r.line, r.field, r.reason) for r in chunk.rejected] == [
+        (2, "x", "is out of the float32 range"),
+        (3, "x", "must be a finite number"),
+        (4, "x", "is out of the float32 range"),
+        (6, "c", "unknown category 'zz'"),
+    ]
+    assert chunk.passthrough == [["4", "6"]]
+    kept = np.array([-3.4028234e38, 2.0], dtype=np.float32)
+    assert np.array_equal(chunk.features["x"].astype(np.float32), kept)
+    assert chunk.features["c"].tolist() == ["b", "a"]
 
 
 def test_a_header_without_the_features_is_a_read_error() -> None:
