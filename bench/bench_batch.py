@@ -42,7 +42,7 @@ from bench_serving import CATEGORICAL, LEVELS, NUMERIC, build_model
 from mlops.artifacts import ArtifactStore
 from mlops.batch.start import BatchDeps, BatchRequest, start_batch
 from mlops.local import LocalCloud
-from mlops.local.template import REPO_ROOT, source_files, synthesize
+from mlops.local.template import load_template
 from mlops.registry.entities import FeatureSchema, NewVersion, Trigger, TriggerKind
 
 MODEL = "bench-model"
@@ -52,18 +52,8 @@ EXECUTION_TIMEOUT = 3_600.0
 
 def template(concurrency: int) -> dict[str, Any]:
     """The real stack, with MODEL scored in batch (as a user would configure it)."""
-    cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())
-    mlops = dict(cdk_json.get("context", {}).get("mlops", {}))
     batch = {"schedule": "rate(1 day)", "max_concurrency": concurrency}
-    mlops["models"] = [{"name": MODEL, "batch": batch}]
-    return synthesize(
-        REPO_ROOT / "infra" / "app.py",
-        "Mlops",
-        sources=source_files(REPO_ROOT),
-        context={"mlops": mlops},
-        cache_root=REPO_ROOT / ".cache" / "synth",
-        cwd=REPO_ROOT,
-    )
+    return load_template(overrides={"models": [{"name": MODEL, "batch": batch}]})
 
 
 def make_csv(rows: int, seed: int) -> bytes:

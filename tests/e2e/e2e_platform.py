@@ -1,8 +1,8 @@
 """End-to-end fixtures: the REAL synthesized stack deployed into the local cloud.
 
-The template is synthesized once per session (cached on disk) with one extra model in the
-`mlops` context, `nightly`, which has a daily schedule, so the schedule trigger is tested on
-the very rule CDK defines.
+The template is synthesized once per session (cached on disk) with the models of `CONTEXT` in
+the `mlops` context, so schedules, batch runs and alarms are tested on the very resources CDK
+defines.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from moto.sns import sns_backends
 
 from mlops.local import LocalCloud
 from mlops.local.demo_data import make_spec
-from mlops.local.template import REPO_ROOT, source_files, synthesize
+from mlops.local.template import load_template
 from mlops.registry import RegistryStore
 
 SCHEDULED_MODEL = "nightly"
@@ -32,10 +32,8 @@ QUALITY_THRESHOLD = 0.8
 EXECUTION_TIMEOUT = 120.0
 
 
-def _context() -> dict[str, Any]:
-    cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())
-    mlops = dict(cdk_json.get("context", {}).get("mlops", {}))
-    mlops["models"] = [
+CONTEXT = {
+    "models": [
         {"name": SCHEDULED_MODEL, "schedule": SCHEDULE},
         {
             "name": BATCH_MODEL,
@@ -46,23 +44,15 @@ def _context() -> dict[str, Any]:
             },
         },
         {"name": LOOP_MODEL, "monitoring": {"quality_threshold": QUALITY_THRESHOLD}},
-    ]
-    mlops["serving"] = {**mlops.get("serving", {}), "capture_sample_rate": 1.0}
-    return {"mlops": mlops}
+    ],
+    "serving": {"capture_sample_rate": 1.0},
+}
+"""What the e2e stack changes in cdk.json's `mlops` context."""
 
 
 @pytest.fixture(scope="session")
 def e2e_template() -> dict[str, Any]:
-    if not (REPO_ROOT / "infra" / "app.py").exists():
-        pytest.fail("infra/app.py is missing: the e2e suite needs the real stack")
-    return synthesize(
-        REPO_ROOT / "infra" / "app.py",
-        "Mlops",
-        sources=source_files(REPO_ROOT),
-        context=_context(),
-        cache_root=REPO_ROOT / ".cache" / "synth",
-        cwd=REPO_ROOT,
-    )
+    return load_template(overrides=CONTEXT)
 
 
 @dataclass

@@ -132,16 +132,34 @@ def _run_app(app: Path, outdir: Path, context: Mapping[str, Any], cwd: Path) -> 
         raise TemplateError(msg)
 
 
-def load_template(stack: str = "Mlops", *, root: Path = REPO_ROOT) -> dict[str, Any]:
-    """The real stack's template: `infra/app.py` synthesized (cached), bundling skipped."""
+def load_template(
+    stack: str = "Mlops", *, root: Path = REPO_ROOT, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The real stack's template: `infra/app.py` synthesized (cached), bundling skipped.
+
+    `overrides` change cdk.json's `mlops` context as a `-c mlops=...` would, key by key: an
+    object merges into the object it replaces (e.g. `{"serving": {"capture_sample_rate": 1}}`),
+    anything else (e.g. `models`) replaces the value.
+    """
     app = root / "infra" / "app.py"
     if not app.exists():
         msg = "infra/app.py does not exist yet: there is no stack to deploy locally"
         raise TemplateError(msg)
+    context = None
+    if overrides:
+        cdk_json = json.loads((root / "cdk.json").read_text())
+        mlops = dict(cdk_json.get("context", {}).get("mlops", {}))
+        for key, value in overrides.items():
+            current = mlops.get(key)
+            if isinstance(value, dict) and isinstance(current, dict):
+                value = {**current, **value}  # noqa: PLW2901 - the merged object replaces it
+            mlops[key] = value
+        context = {"mlops": mlops}
     return synthesize(
         app,
         stack,
         sources=source_files(root),
+        context=context,
         cache_root=root / ".cache" / "synth",
         cwd=root,
     )

@@ -11,7 +11,7 @@ import pytest
 from moto.sns.models import sns_backends
 
 from mlops.local import LocalCloud
-from mlops.local.template import REPO_ROOT, source_files, synthesize
+from mlops.local.template import load_template
 from mlops.serving.telemetry import emf_document
 
 ALARM = "local-test-errors"
@@ -228,17 +228,8 @@ def publish(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def stack_template() -> dict[str, Any]:
     """The real stack with one monitored model (synthesized once, cached by its sources)."""
-    cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())
-    mlops = dict(cdk_json.get("context", {}).get("mlops", {}))
-    mlops["models"] = [{"name": MODEL, "monitoring": {"quality_threshold": 0.8}}]
-    return synthesize(
-        REPO_ROOT / "infra" / "app.py",
-        "Mlops",
-        sources=source_files(REPO_ROOT),
-        context={"mlops": mlops},
-        cache_root=REPO_ROOT / ".cache" / "synth",
-        cwd=REPO_ROOT,
-    )
+    monitored = {"name": MODEL, "monitoring": {"quality_threshold": 0.8}}
+    return load_template(overrides={"models": [monitored]})
 
 
 def test_the_stacks_alarms_deploy_as_synthesized_and_close_the_loop(
