@@ -98,54 +98,94 @@ def line_blocks(
     max_rows: int = MAX_BLOCK_ROWS,
     max_bytes: int = MAX_BLOCK_BYTES,
 ) -> Iterator[Block]:
-    """Decoded blocks of whole lines; a UTF-8 BOM at the start is dropped."""
-    buffer = bytearray()
-    newlines = 0  # in the buffer, counted once per piece
+    """Decoded blocks of whole lines; a UTF-8 BOM at the start is dropped.
+
+    The pieces are joined once per block; each byte is counted for newlines once, and for
+    quotes only when the block holds one."""
+    pending = _Pending()
     line = 1
-    first = True
-    for piece in data:
-        buffer += piece
-        newlines += piece.count(b"\n")
-        if first and len(buffer) >= 3:
-            if buffer.startswith(b"\xef\xbb\xbf"):
-                del buffer[:3]
-            first = False
-        if newlines < max_rows and len(buffer) < max_bytes:
+    for piece in _without_bom(data):
+        pending.add(piece, quoted)
+        if pending.newlines < max_rows and pending.size < max_bytes:
             continue
-        cut = _cut(buffer, quoted, max_rows, newlines)
+        buffer = pending.joined()
+        cut, consumed = _cut(buffer, pending, max_rows)
         if cut < 0:
             if len(buffer) > MAX_RECORD_BYTES:
                 msg = f"line {line}: a record longer than {MAX_RECORD_BYTES} bytes"
                 raise ReadError(msg)
             continue
-        chunk = bytes(buffer[: cut + 1])
-        del buffer[: cut + 1]
-        yield Block(_decode(chunk, line), line)
-        consumed = chunk.count(b"\n")
+        with memoryview(buffer) as view:
+            text = _decode(view[: cut + 1], line)
+            pending.restart(bytes(view[cut + 1 :]), pending.newlines - consumed, quoted)
+        yield Block(text, line)
         line += consumed
-        newlines -= consumed
-    if first and buffer.startswith(b"\xef\xbb\xbf"):
-        del buffer[:3]
-    if buffer:
-        yield Block(_decode(bytes(buffer), line), line)
+    if pending.size:
+        with memoryview(pending.joined()) as view:
+            yield Block(_decode(view, line), line)
 
 
-def _cut(buffer: bytearray, quoted: bool, max_rows: int, newlines: int) -> int:
-    """Index of the newline that ends the block: the max_rows-th, or the last one, moved back
-    while it sits inside a quoted field (`newlines`: how many the buffer holds)."""
-    if newlines > max_rows:
-        cut = int(np.flatnonzero(np.frombuffer(buffer, dtype=np.uint8) == _NEWLINE)[max_rows - 1])
+class _Pending:
+    """Bytes read but not yet in a block: the pieces, their size, newlines and quotes."""
+
+    def __init__(self) -> None:
+        self.restart(b"", 0, quoted=False)
+
+    def restart(self, rest: bytes, newlines: int, quoted: bool) -> None:
+        self.pieces = [rest] if rest else []
+        self.size = len(rest)
+        self.newlines = newlines
+        self.quotes = quoted and b'"' in rest
+        self.last_start, self.newlines_before_last = 0, 0
+
+    def add(self, piece: bytes, quoted: bool) -> None:
+        self.last_start, self.newlines_before_last = self.size, self.newlines
+        self.pieces.append(piece)
+        self.size += len(piece)
+        self.newlines += piece.count(b"\n")
+        self.quotes = self.quotes or (quoted and b'"' in piece)
+
+    def joined(self) -> bytes:
+        buffer = b"".join(self.pieces)
+        self.pieces = [buffer]
+        return buffer
+
+
+def _without_bom(data: Iterable[bytes]) -> Iterator[bytes]:
+    iterator = iter(data)
+    head = b""
+    for piece in iterator:
+        head += piece
+        if len(head) >= 3:
+            break
+    yield head.removeprefix(b"\xef\xbb\xbf")
+    yield from iterator
+
+
+def _cut(buffer: bytes, pending: _Pending, max_rows: int) -> tuple[int, int]:
+    """(index of the newline that ends the block, newlines up to it): the max_rows-th, or the
+    last one, moved back while it sits inside a quoted field. Only the last piece is searched
+    for the max_rows-th when the newlines before it are fewer."""
+    if pending.newlines > max_rows:
+        start, preceding = pending.last_start, pending.newlines_before_last
+        if preceding >= max_rows:
+            start, preceding = 0, 0
+        with memoryview(buffer) as view:
+            found = np.flatnonzero(np.frombuffer(view[start:], dtype=np.uint8) == _NEWLINE)
+        cut, consumed = start + int(found[max_rows - 1 - preceding]), max_rows
     else:
-        cut = buffer.rfind(b"\n")
-    while quoted and cut >= 0 and buffer.count(b'"', 0, cut) % 2:
-        cut = buffer.rfind(b"\n", 0, cut)
-    return cut
+        cut, consumed = buffer.rfind(b"\n"), pending.newlines
+    if pending.quotes and cut >= 0 and buffer.count(b'"', 0, cut) % 2:
+        while cut >= 0 and buffer.count(b'"', 0, cut) % 2:
+            cut = buffer.rfind(b"\n", 0, cut)
+        consumed = buffer.count(b"\n", 0, cut + 1)
+    return cut, consumed
 
 
-def _decode(chunk: bytes, first_line: int) -> str:
+def _decode(chunk: memoryview, first_line: int) -> str:
     try:
-        return chunk.decode("utf-8")
+        return str(chunk, "utf-8")
     except UnicodeDecodeError as error:
-        line = first_line + chunk.count(b"\n", 0, error.start)
+        line = first_line + chunk[: error.start].tobytes().count(b"\n")
         msg = f"line {line}: not UTF-8 text (byte {error.start} of the block)"
         raise ReadError(msg) from None

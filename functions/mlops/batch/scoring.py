@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from mlops.batch.chunks import Chunk
+from mlops.batch.float_text import float32_text
 from mlops.domain.onnx_model import OnnxModel
 
 _SPECIAL = frozenset(',"\r\n')
@@ -41,15 +40,17 @@ class BatchModel:
         return ["prediction", *probabilities, "model_version"]
 
     def score(self, chunk: Chunk) -> Scores:
+        """Run in a thread beside the parsing of the next chunk: onnxruntime releases the GIL,
+        and so does the numpy work of writing the numbers as text."""
         if chunk.rows == 0:
             return Scores([], [[] for _ in self._classes_out()])
         output = self.model.predict_columns(chunk.features)
         if output.values is not None:
-            return Scores(_float32_text(output.values), [])
+            return Scores(float32_text(output.values), [])
         assert output.labels is not None
         assert output.probabilities is not None
         columns = [
-            _float32_text(output.probabilities[:, i]) for i in range(len(self._classes_out()))
+            float32_text(output.probabilities[:, i]) for i in range(len(self._classes_out()))
         ]
         return Scores(output.labels.tolist(), columns)
 
@@ -89,12 +90,6 @@ class BatchModel:
             record["model_version"] = self.version
             lines.append(json.dumps(record, ensure_ascii=False))
         return "\n".join(lines) + "\n" if lines else ""
-
-
-def _float32_text(values: np.ndarray) -> list[str]:
-    """The shortest text of each float32 value (numpy's repr: reads back to the same float32)."""
-    text: list[str] = np.asarray(values, dtype=np.float32).astype(str).tolist()
-    return text
 
 
 def _escape(cell: str) -> str:

@@ -45,6 +45,26 @@ def test_a_quoted_line_break_never_splits_a_record() -> None:
     assert "".join(b.text for b in blocks) == text.decode()
 
 
+def test_a_piece_of_many_lines_is_cut_into_several_blocks() -> None:
+    # Given one piece holding more than three blocks' worth of lines, then small pieces
+    text = "".join(f"{i}\n" for i in range(1, 101)).encode()
+    pieces = [text[:250], *_pieces(text[250:], 5)]
+    # When it is cut into blocks of at most 20 lines
+    blocks = list(line_blocks(pieces, quoted=True, max_rows=20))
+    # Then every block is whole lines, numbered by the line it starts on
+    assert all(b.text.count("\n") <= 20 for b in blocks)
+    assert [b.first_line for b in blocks] == [1 + sum(x.text.count("\n") for x in blocks[:i])
+                                              for i in range(len(blocks))]  # fmt: skip
+    assert "".join(b.text for b in blocks) == text.decode()
+
+
+def test_a_quote_in_a_later_piece_still_keeps_its_record_whole() -> None:
+    text = ("a\n" * 9 + 'x,"multi\nline"\n' + "b\n" * 9).encode()
+    blocks = list(line_blocks(_pieces(text, 4), quoted=True, max_rows=10))
+    assert all(b.text.count('"') % 2 == 0 for b in blocks)
+    assert "".join(b.text for b in blocks) == text.decode()
+
+
 def test_gzip_members_inflate_one_after_another_and_truncation_fails() -> None:
     data = gzip.compress(b"a\nb\n") + gzip.compress(b"c\n")
     gzipped, out = decompressed(_pieces(data, 5), named_gzip=True)
