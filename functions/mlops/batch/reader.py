@@ -47,11 +47,7 @@ def decompressed(chunks: Iterable[bytes], *, named_gzip: bool) -> tuple[bool, It
     """(whether the data is gzip, its inflated bytes); gzip is told by its magic bytes, and an
     object named .gz that is not gzip fails."""
     iterator = iter(chunks)
-    first = b""
-    for piece in iterator:
-        first += piece
-        if len(first) >= 2:
-            break
+    first = _head(iterator, len(GZIP_MAGIC))
     if first[:2] == GZIP_MAGIC:
         return True, _inflate(first, iterator)
     if named_gzip and first:
@@ -153,13 +149,18 @@ class _Pending:
 
 def _without_bom(data: Iterable[bytes]) -> Iterator[bytes]:
     iterator = iter(data)
-    head = b""
-    for piece in iterator:
-        head += piece
-        if len(head) >= 3:
-            break
-    yield head.removeprefix(b"\xef\xbb\xbf")
+    yield _head(iterator, 3).removeprefix(b"\xef\xbb\xbf")
     yield from iterator
+
+
+def _head(pieces: Iterator[bytes], size: int) -> bytes:
+    """The first pieces, joined, until they hold `size` bytes (or the data ends)."""
+    head = b""
+    for piece in pieces:
+        head += piece
+        if len(head) >= size:
+            break
+    return head
 
 
 def _cut(buffer: bytes, pending: _Pending, max_rows: int) -> tuple[int, int]:
