@@ -3,7 +3,7 @@
 Each cell is copied, right-aligned, into a fixed-width row of bytes (at most 24), and the rows
 are read eight bytes at a time as uint64 words: byte classes are numpy comparisons, and the
 digits become an integer by SWAR arithmetic on the words (three multiply-add-mask steps turn
-eight digits into a number). About 4x faster than `np.loadtxt` on typical data.
+eight digits into a number). About 2.5x faster than `np.loadtxt` (~65 ns a value, not ~170).
 
 The grammar is the plain decimal one: `[+-]digits[.digits][(e|E)[+-]digits]`, with 1 to 19
 mantissa digits and 1 to 3 exponent digits. The result is bit for bit what `np.loadtxt(...,
@@ -11,8 +11,8 @@ dtype=float32)` gives (the correctly rounded double, rounded to float32):
 - mantissa <= 2**53 and |power of ten| <= 22: one exact multiply or divide, as strtod's fast
   path, so the double is the correctly rounded one;
 - otherwise the double is within a few units in the last place, which changes the float32
-  only when it lies next to a midpoint between two float32 values: those cells (about one in
-  ten million) are parsed one by one.
+  only when it lies next to a midpoint between two float32 values: those cells (a few in a
+  hundred million) are parsed one by one.
 Anything else - another character, an empty cell, too many digits, a value at float32's limits
 or among its subnormals - returns None, and the caller takes its general path.
 """
@@ -37,7 +37,6 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 _POWERS = np.array([float(f"1e{p}") for p in range(309)])
 _U64 = np.uint64
-_ONES = _U64(0x0101010101010101)
 
 
 def _last_columns(width: int) -> list[np.ndarray]:

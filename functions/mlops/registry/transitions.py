@@ -292,6 +292,13 @@ def plan_promotion(
     return MovePlan(event, changes, statuses)
 
 
+def _unchanged_candidate(candidate: AliasState | None) -> AliasChange:
+    """A production move leaves the candidate alias as it is, on condition that it still is:
+    the aliases and the target version are read one after the other, so a version that became
+    the candidate in between would otherwise end up both production and candidate."""
+    return AliasChange(AliasName.CANDIDATE, candidate, candidate)
+
+
 def _named(version: int | None) -> str:
     return "unset" if version is None else f"v{version}"
 
@@ -330,6 +337,8 @@ def _plan_production(
     if candidate is not None and candidate.version == version:
         aliases.append(AliasChange(AliasName.CANDIDATE, candidate, None))
         detail["candidate_cleared"] = True
+    else:
+        aliases.append(_unchanged_candidate(candidate))
     event = new_event(
         model,
         AuditAction.ALIAS_MOVED,
@@ -458,6 +467,8 @@ def plan_rollback(
     aliases = [AliasChange(AliasName.PRODUCTION, production, after)]
     if candidate is not None and candidate.version == target.version:
         aliases.append(AliasChange(AliasName.CANDIDATE, candidate, None))
+    else:
+        aliases.append(_unchanged_candidate(candidate))
     event = new_event(
         model,
         AuditAction.ROLLBACK,

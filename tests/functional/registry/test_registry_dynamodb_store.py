@@ -3,9 +3,19 @@
 from typing import Any
 
 import pytest
+from conftest import TABLE
 from registry_contract import ACTOR, MODEL, RegistryContract, artifact_ref, draft
 
-from mlops.registry import DynamoDBRegistryStore, RegistryError, RegistryStore, items, layout
+from mlops.registry import (
+    AliasName,
+    ConcurrentUpdateError,
+    DynamoDBRegistryStore,
+    RegistryError,
+    RegistryStore,
+    VersionStatus,
+    items,
+    layout,
+)
 
 
 class TestDynamoDBRegistryStore(RegistryContract):
@@ -102,3 +112,34 @@ def test_a_listing_never_silently_drops_entries_dynamodb_keeps_unprocessed(
     # Then the listing fails loudly instead of returning fewer models
     with pytest.raises(RegistryError, match="keys unread after"):
         store.list_models()
+
+
+def test_a_rollback_racing_a_canary_of_its_target_changes_nothing(
+    store: DynamoDBRegistryStore, dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given v2 in production after v1
+    store.create_model(MODEL, actor=ACTOR)
+    for _ in range(2):
+        store.register_version(MODEL, draft(), actor=ACTOR)
+    store.promote(MODEL, 1, actor=ACTOR)
+    store.promote(MODEL, 2, actor=ACTOR)
+    # And another client making v1 the canary after the rollback read the aliases, before it
+    # reads v1 (the interleaving a racing-threads test once hit)
+    other = DynamoDBRegistryStore(TABLE, dynamodb)
+    read_version = store.get_version
+    raced: list[object] = []
+
+    def racing(name: str, number: int) -> object:
+        if not raced:
+            raced.append(other.promote(MODEL, 1, actor="other", canary_weight=0.2))
+        return read_version(name, number)
+
+    monkeypatch.setattr(store, "get_version", racing)
+    # When production is rolled back, then the move is refused as concurrent
+    with pytest.raises(ConcurrentUpdateError):
+        store.rollback(MODEL, actor=ACTOR)
+    # And v1 is the candidate only, never production and candidate at once
+    production = store.get_alias(MODEL, AliasName.PRODUCTION)
+    candidate = store.get_alias(MODEL, AliasName.CANDIDATE)
+    assert (production and production.version, candidate and candidate.version) == (2, 1)
+    assert read_version(MODEL, 1).status is VersionStatus.CANDIDATE
