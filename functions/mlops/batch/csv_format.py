@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import repeat
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -117,26 +117,7 @@ def _from_grid(grid: CellGrid, first_line: int, layout: CsvLayout) -> Chunk | No
     columns = numeric | {name: grid.texts(position) for name, position in layout.text}
     passthrough = [grid.texts(position).tolist() for _, position in layout.passthrough]
     numbers = list(range(first_line, first_line + grid.rows))
-    return _checked(columns, passthrough, numbers, _Lines(grid), layout, [])
-
-
-class _Lines(Sequence[str]):
-    """A grid's rows as text, made only for the rows an error record needs."""
-
-    def __init__(self, grid: CellGrid) -> None:
-        self.grid = grid
-
-    def __len__(self) -> int:
-        return self.grid.rows
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            return [self.grid.line(row) for row in range(*index.indices(len(self)))]
-        return self.grid.line(index)
+    return _checked(columns, passthrough, numbers, grid.line, layout, [])
 
 
 def _unquoted(lines: list[str], numbers: np.ndarray, layout: CsvLayout) -> Chunk:
@@ -162,7 +143,7 @@ def _unquoted(lines: list[str], numbers: np.ndarray, layout: CsvLayout) -> Chunk
         passthrough = [
             texts[:, len(layout.text) + i].tolist() for i in range(len(layout.passthrough))
         ]
-    return _checked(columns, passthrough, numbers.tolist(), lines, layout, [])
+    return _checked(columns, passthrough, numbers.tolist(), lines.__getitem__, layout, [])
 
 
 def _numeric_matrix(lines: list[str], usecols: list[int]) -> np.ndarray:
@@ -230,7 +211,7 @@ def _from_cells(
     for name, position in layout.text:
         features[name] = np.array(columns[position], dtype=object)
     passthrough = [_escaped(columns[position]) for _, position in layout.passthrough]
-    return _checked(features, passthrough, numbers, raws, layout, rejected, faults)
+    return _checked(features, passthrough, numbers, raws.__getitem__, layout, rejected, faults)
 
 
 def _numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
@@ -257,7 +238,7 @@ def _checked(  # noqa: PLR0917 - private, called in two places
     features: dict[str, np.ndarray],
     passthrough: list[list[str]],
     numbers: list[int],
-    raws: Sequence[str],
+    raw: Callable[[int], str],
     layout: CsvLayout,
     rejected: list[Rejected],
     faults: list[Fault] | None = None,
@@ -270,7 +251,7 @@ def _checked(  # noqa: PLR0917 - private, called in two places
         bad[fault.row] = True
     found = _first_per_row(found) + column_faults(layout.rules, features, bad)
     rejected = rejected + [
-        Rejected(numbers[f.row], f.reason, f.field, raw_text(raws[f.row])) for f in found
+        Rejected(numbers[f.row], f.reason, f.field, raw_text(raw(f.row))) for f in found
     ]
     rejected.sort(key=lambda item: item.line)
     if found:

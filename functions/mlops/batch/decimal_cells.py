@@ -35,7 +35,8 @@ _LOW_BITS = np.uint64((1 << 29) - 1)
 _ULPS = 8  # the error bound of the inexact cases, with room to spare
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-_POWERS = np.array([float(f"1e{p}") for p in range(309)])
+POWERS_OF_TEN = np.array([float(f"1e{p}") for p in range(309)])
+"""10.0**p for p in 0..308, each correctly rounded (exact up to 10**22)."""
 _U64 = np.uint64
 
 
@@ -202,13 +203,13 @@ def _mantissas(rows: _Rows, exponent: np.ndarray) -> np.ndarray | None:
         return None
     power = exponent - fraction_digits
     lowest, highest = int(power.min()), int(power.max())
-    if max(-lowest, highest) >= len(_POWERS):
+    if max(-lowest, highest) >= len(POWERS_OF_TEN):
         return None
     magnitude: np.ndarray
     if highest <= 0:  # the common case: no exponent, or a negative one
-        magnitude = mantissa / _POWERS[-power]
+        magnitude = mantissa / POWERS_OF_TEN[-power]
     else:
-        scale = _POWERS[np.abs(power)]
+        scale = POWERS_OF_TEN[np.abs(power)]
         with np.errstate(over="ignore"):
             magnitude = np.where(power >= 0, mantissa * scale, mantissa / scale)
     if int(mantissa.max()) > _EXACT_MANTISSA or max(-lowest, highest) > _EXACT_POWER:

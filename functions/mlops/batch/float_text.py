@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from mlops.batch.decimal_cells import POWERS_OF_TEN
+
 _LOW, _HIGH = 1e-4, 1e6  # numpy writes a float32 positionally from 1e-4 up to 1e6
 _DIGITS = 9  # enough for any float32
-_POWERS = np.array([float(f"1e{p}") for p in range(23)])
 _INTEGER_POWERS = 10 ** np.arange(_DIGITS + 1, dtype=np.int64)
 _PAD_LEFT = 5  # zeros before the 9 digits: "0.0001"; those after them go up to 999999.0
 _WIDEST = len("-0.000123456789")
@@ -65,21 +66,21 @@ def _positional(values: np.ndarray) -> np.ndarray:
 
 def _power(exponent: np.ndarray) -> np.ndarray:
     """10.0**exponent, correctly rounded (|exponent| <= 22)."""
-    scale = _POWERS[np.abs(exponent)]
+    scale = POWERS_OF_TEN[np.abs(exponent)]
     power: np.ndarray = np.where(exponent >= 0, scale, 1.0 / scale)
     return power
 
 
 def _rounded(size: np.ndarray, last: np.ndarray) -> np.ndarray:
     """`size` rounded to a multiple of 10**last, in units of 10**last."""
-    scale = _POWERS[np.abs(last)]
+    scale = POWERS_OF_TEN[np.abs(last)]
     units: np.ndarray = np.rint(np.where(last >= 0, size / scale, size * scale))
     return units.astype(np.int64)
 
 
 def _reads_back(size: np.ndarray, last: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Whether `size` rounded at 10**last reads back (a double, then float32) as `target`."""
-    scale = _POWERS[np.abs(last)]
+    scale = POWERS_OF_TEN[np.abs(last)]
     mantissa = np.rint(np.where(last >= 0, size / scale, size * scale))
     value = np.where(last >= 0, mantissa * scale, mantissa / scale)
     same: np.ndarray = value.astype(np.float32) == target

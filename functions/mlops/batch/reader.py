@@ -98,10 +98,10 @@ def line_blocks(
 
     The pieces are joined once per block; each byte is counted for newlines once, and for
     quotes only when the block holds one."""
-    pending = _Pending()
+    pending = _Pending(quoted)
     line = 1
     for piece in _without_bom(data):
-        pending.add(piece, quoted)
+        pending.add(piece)
         if pending.newlines < max_rows and pending.size < max_bytes:
             continue
         buffer = pending.joined()
@@ -113,7 +113,7 @@ def line_blocks(
             continue
         with memoryview(buffer) as view:
             text = _decode(view[: cut + 1], line)
-            pending.restart(bytes(view[cut + 1 :]), pending.newlines - consumed, quoted)
+            pending.restart(bytes(view[cut + 1 :]), pending.newlines - consumed)
         yield Block(text, line)
         line += consumed
     if pending.size:
@@ -124,22 +124,23 @@ def line_blocks(
 class _Pending:
     """Bytes read but not yet in a block: the pieces, their size, newlines and quotes."""
 
-    def __init__(self) -> None:
-        self.restart(b"", 0, quoted=False)
+    def __init__(self, quoted: bool) -> None:
+        self.quoted = quoted  # whether quotes matter (CSV)
+        self.restart(b"", 0)
 
-    def restart(self, rest: bytes, newlines: int, quoted: bool) -> None:
+    def restart(self, rest: bytes, newlines: int) -> None:
         self.pieces = [rest] if rest else []
         self.size = len(rest)
         self.newlines = newlines
-        self.quotes = quoted and b'"' in rest
+        self.quotes = self.quoted and b'"' in rest
         self.last_start, self.newlines_before_last = 0, 0
 
-    def add(self, piece: bytes, quoted: bool) -> None:
+    def add(self, piece: bytes) -> None:
         self.last_start, self.newlines_before_last = self.size, self.newlines
         self.pieces.append(piece)
         self.size += len(piece)
         self.newlines += piece.count(b"\n")
-        self.quotes = self.quotes or (quoted and b'"' in piece)
+        self.quotes = self.quotes or (self.quoted and b'"' in piece)
 
     def joined(self) -> bytes:
         buffer = b"".join(self.pieces)
