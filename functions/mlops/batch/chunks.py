@@ -20,7 +20,8 @@ class Chunk(NamedTuple):
     """Per feature, one value per good row: float32/64 (NaN missing) or text
     (numpy "U" or str objects; "" missing)."""
     passthrough: Any
-    """CSV: one list of CSV-ready cells per pass-through column; JSON Lines: one dict per row."""
+    """CSV: one TextColumn of CSV-ready cells per pass-through column; JSON Lines: one dict
+    per row."""
     rows_in: int
     rejected: list[Rejected]
 

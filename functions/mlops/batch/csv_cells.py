@@ -4,12 +4,16 @@ cells go to `decimal_cells`; text cells are gathered into numpy string arrays.""
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mlops.batch.decimal_cells import PADDING, parse_float32
+from mlops.batch.text_column import TextColumn
 
 _COMMA, _NEWLINE = 44, 10
+_SLAB_CELLS = 1 << 16
 
 
 class CellGrid:
@@ -37,13 +41,14 @@ class CellGrid:
             return None
         return cls(buffer, separators, width)
 
-    def starts(self, column: int) -> np.ndarray:
-        if column:
-            return self.ends[:, column - 1] + 1
-        line_starts = np.empty(self.rows, dtype=np.int64)
-        line_starts[0] = PADDING
-        line_starts[1:] = self.ends[:-1, -1] + 1
-        return line_starts
+    @cached_property
+    def previous(self) -> np.ndarray:
+        """Per cell, the separator before it (PADDING - 1 for the first cell)."""
+        separators = self.ends.ravel()
+        previous = np.empty_like(separators)
+        previous[0] = PADDING - 1
+        previous[1:] = separators[:-1]
+        return previous.reshape(self.ends.shape)
 
     @property
     def rows(self) -> int:
@@ -52,13 +57,23 @@ class CellGrid:
     def numbers(self, columns: list[int]) -> np.ndarray | None:
         """(rows, len(columns)) float32, or None when a cell is not a plain decimal number
         (see decimal_cells)."""
-        starts = np.stack([self.starts(column) for column in columns], axis=1).ravel()
-        values = parse_float32(self.buffer, starts, self.ends[:, columns].ravel() - starts)
-        return None if values is None else values.reshape(self.rows, len(columns))
+        span = range(columns[0], columns[0] + len(columns))
+        picked = slice(span.start, span.stop) if columns == list(span) else columns  # no copy
+        ends, previous = self.ends[:, picked], self.previous[:, picked]
+        values = np.empty((self.rows, len(columns)), dtype=np.float32)
+        step = max(1, _SLAB_CELLS // len(columns))
+        for low in range(0, self.rows, step):  # slabs of rows: each one's offsets stay in cache
+            slab_ends = ends[low : low + step].ravel()
+            lengths = slab_ends - previous[low : low + step].ravel() - 1
+            slab = parse_float32(self.buffer, slab_ends, lengths)
+            if slab is None:
+                return None
+            values[low : low + step] = slab.reshape(-1, len(columns))
+        return values
 
     def texts(self, column: int) -> np.ndarray:
         """The column's cells as a numpy "U" array."""
-        starts = self.starts(column)
+        starts = self.previous[:, column] + 1
         lengths = self.ends[:, column] - starts
         longest = int(lengths.max())
         if longest == 0:
@@ -67,6 +82,13 @@ class CellGrid:
         cells[np.arange(longest) >= lengths[:, None]] = 0  # "U" drops trailing NULs
         texts: np.ndarray = cells.view(f"<U{longest}").ravel()  # ASCII: bytes are code points
         return texts
+
+    def column(self, column: int) -> TextColumn:
+        """The column's cells as bytes."""
+        starts = self.previous[:, column] + 1
+        lengths = self.ends[:, column] - starts
+        width = max(1, int(lengths.max()))
+        return TextColumn(sliding_window_view(self.buffer, width)[starts], lengths)
 
     def line(self, row: int) -> str:
         """The row's text (for an error record)."""

@@ -24,6 +24,7 @@ import numpy as np
 from mlops.batch.chunks import Chunk, Rejected, raw_text
 from mlops.batch.csv_cells import CellGrid
 from mlops.batch.reader import Block, ReadError
+from mlops.batch.text_column import TextColumn
 from mlops.batch.validation import Fault, column_faults
 from mlops.domain.dataset import MISSING_NUMERIC
 from mlops.serving.validation import FLOAT32_MAX, FeatureRule
@@ -115,7 +116,7 @@ def _from_grid(grid: CellGrid, first_line: int, layout: CsvLayout) -> Chunk | No
             return None
         numeric = {name: matrix[:, i] for i, (name, _) in enumerate(layout.numeric)}
     columns = numeric | {name: grid.texts(position) for name, position in layout.text}
-    passthrough = [grid.texts(position).tolist() for _, position in layout.passthrough]
+    passthrough = [grid.column(position) for _, position in layout.passthrough]
     numbers = list(range(first_line, first_line + grid.rows))
     return _checked(columns, passthrough, numbers, grid.line, layout, [])
 
@@ -141,7 +142,8 @@ def _unquoted(lines: list[str], numbers: np.ndarray, layout: CsvLayout) -> Chunk
     passthrough = []
     if texts is not None:
         passthrough = [
-            texts[:, len(layout.text) + i].tolist() for i in range(len(layout.passthrough))
+            TextColumn.of(texts[:, len(layout.text) + i].tolist())
+            for i in range(len(layout.passthrough))
         ]
     return _checked(columns, passthrough, numbers.tolist(), lines.__getitem__, layout, [])
 
@@ -210,7 +212,7 @@ def _from_cells(
         faults += [Fault(row, name, reason) for row, reason in bad_cells]
     for name, position in layout.text:
         features[name] = np.array(columns[position], dtype=object)
-    passthrough = [_escaped(columns[position]) for _, position in layout.passthrough]
+    passthrough = [TextColumn.of(_escaped(columns[position])) for _, position in layout.passthrough]
     return _checked(features, passthrough, numbers, raws.__getitem__, layout, rejected, faults)
 
 
@@ -236,7 +238,7 @@ def _numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
 
 def _checked(  # noqa: PLR0917 - private, called in two places
     features: dict[str, np.ndarray],
-    passthrough: list[list[str]],
+    passthrough: list[TextColumn],
     numbers: list[int],
     raw: Callable[[int], str],
     layout: CsvLayout,
@@ -257,8 +259,7 @@ def _checked(  # noqa: PLR0917 - private, called in two places
     if found:
         keep = np.flatnonzero(~bad)
         features = {name: values[keep] for name, values in features.items()}
-        keep_list = keep.tolist()
-        passthrough = [[column[i] for i in keep_list] for column in passthrough]
+        passthrough = [column.take(keep) for column in passthrough]
     return Chunk(features, passthrough, count + len(rejected) - len(found), rejected)
 
 
@@ -280,4 +281,4 @@ def _escaped(cells: list[str]) -> list[str]:
 
 
 def _empty(layout: CsvLayout) -> Chunk:
-    return Chunk({}, [[] for _ in layout.passthrough], 0, [])
+    return Chunk({}, [TextColumn.of([]) for _ in layout.passthrough], 0, [])

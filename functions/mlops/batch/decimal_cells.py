@@ -20,7 +20,6 @@ or among its subnormals - returns None, and the caller takes its general path.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 MAX_WIDTH = 24
 PADDING = MAX_WIDTH
@@ -52,18 +51,21 @@ def _last_columns(width: int) -> list[np.ndarray]:
 
 
 _LAST_COLUMNS = {width: _last_columns(width) for width in range(8, MAX_WIDTH + 1, 8)}
+_WORD_OFFSETS = np.arange(0, MAX_WIDTH, 8)
 
 
-def parse_float32(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
-    """float32 of the cells `buffer[start:start + length]`, or None (see the module).
+def parse_float32(buffer: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
+    """float32 of the cells `buffer[end - length:end]`, or None (see the module).
 
-    `buffer` is uint8 with PADDING zero bytes before the first cell; starts index into it.
+    `buffer` is uint8 with PADDING bytes before the first cell and 8 after the last one.
     """
-    values = np.empty(len(starts), dtype=np.float32)
-    if len(starts) and (int(lengths.max()) > MAX_WIDTH or int(lengths.min()) < 1):
+    values = np.empty(len(ends), dtype=np.float32)
+    if len(ends) and (int(lengths.max()) > MAX_WIDTH or int(lengths.min()) < 1):
         return None
-    for low in range(0, len(starts), _PASS):
-        part = _parse(buffer, starts[low : low + _PASS], lengths[low : low + _PASS])
+    # every 8 bytes of the buffer as a word, at each byte offset: one gather reads a cell's word
+    words = np.ndarray((len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
+    for low in range(0, len(ends), _PASS):
+        part = _parse(buffer, words, ends[low : low + _PASS], lengths[low : low + _PASS])
         if part is None:
             return None
         values[low : low + len(part)] = part
@@ -73,31 +75,27 @@ def parse_float32(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -
 class _Rows:
     """Cells right-aligned in rows of whole words (row i ends where cell i ends)."""
 
-    def __init__(self, buffer: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> None:
-        self.width = -(-int(lengths.max()) // 8) * 8
-        self.windows = sliding_window_view(buffer, self.width)
+    def __init__(self, words: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> None:
+        count = -(-int(lengths.max()) // 8)
+        self.width = 8 * count
         self.ends = ends
         self.lengths = lengths
-        self.bytes = self.windows[ends - self.width]
+        if count == 1:
+            matrix = words[ends - 8]
+        else:
+            matrix = words[(ends - self.width)[:, None] + _WORD_OFFSETS[:count]]
+        self.bytes = matrix.view(np.uint8).reshape(len(ends), self.width)
         self.inside = self.last(lengths)
-
-    def cut(self, which: np.ndarray, tails: np.ndarray) -> None:
-        """Rows `which` lose their last `tails` bytes (an exponent): they end earlier."""
-        self.ends = self.ends.copy()
-        self.ends[which] -= tails
-        self.lengths = self.lengths.copy()
-        self.lengths[which] -= tails
-        self.bytes[which] = self.windows[self.ends[which] - self.width]
-        self.inside = self.last(self.lengths)
 
     def last(self, counts: np.ndarray) -> list[np.ndarray]:
         """Words of 0xFF bytes in each row's last `counts` columns."""
         return [table[counts] for table in _LAST_COLUMNS[self.width]]
 
-    def words(self, matrix: np.ndarray) -> list[np.ndarray]:
-        """A (cells, width) bool or uint8 matrix as words, the bytes outside the cell zeroed."""
-        view = matrix.view(_U64)
-        return [view[:, index] & inside for index, inside in enumerate(self.inside)]
+
+def _words(matrix: np.ndarray, inside: list[np.ndarray]) -> list[np.ndarray]:
+    """A (cells, width) bool or uint8 matrix as words, the bytes outside the cells zeroed."""
+    view = matrix.view(_U64)
+    return [view[:, index] & mask for index, mask in enumerate(inside)]
 
 
 def _count(words: list[np.ndarray]) -> np.ndarray:
@@ -108,46 +106,69 @@ def _count(words: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _parse(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
-    first = buffer[starts]
+def _parse(
+    buffer: np.ndarray, words: np.ndarray, ends: np.ndarray, lengths: np.ndarray
+) -> np.ndarray | None:
+    first = buffer[ends - lengths]
     body = lengths - ((first == 45) | (first == 43))  # the sign is left out of the row
     if int(body.min()) < 1:
         return None
-    ends = starts + lengths
     short = body <= 8  # one word a row: half the work of two
     if short.all() or not short.any():
-        magnitude = _magnitudes(buffer, ends, body)
+        magnitude = _magnitudes(words, ends, body)
     else:
-        magnitude = np.empty(len(starts), dtype=np.float64)
+        magnitude = np.empty(len(ends), dtype=np.float64)
         for which in (np.flatnonzero(short), np.flatnonzero(~short)):
-            part = _magnitudes(buffer, ends[which], body[which])
+            part = _magnitudes(words, ends[which], body[which])
             if part is None:
                 return None
             magnitude[which] = part
     if magnitude is None:
         return None
-    return _to_float32(np.where(first == 45, -magnitude, magnitude), buffer, starts, lengths)
+    return _to_float32(magnitude, first == 45, buffer, ends, lengths)
 
 
-def _magnitudes(buffer: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
-    """The unsigned values of the cells ending at `ends` (None: not the grammar)."""
-    rows = _Rows(buffer, ends, lengths)
-    exponent_marks = rows.words((rows.bytes | np.uint8(32)) == 101)
-    marks = _count(exponent_marks)
-    exponent = np.zeros(len(ends), dtype=np.int64)
-    if marks.any():
-        if int(marks.max()) > 1:
+def _magnitudes(
+    words: np.ndarray, ends: np.ndarray, lengths: np.ndarray, exponent: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The unsigned values of the cells ending at `ends`, times 10**exponent when given (None:
+    not the grammar). Rows with another character than digits and a dot are parsed apart, as
+    `mantissa(e|E)exponent`, and count as 0 here."""
+    rows = _Rows(words, ends, lengths)
+    digits = rows.bytes - np.uint8(48)
+    is_dot = digits == 254
+    others = _words(~((digits < 10) | is_dot), rows.inside)
+    scientific = None
+    if any(word.any() for word in others):
+        if exponent is not None:
+            return None  # a mantissa with another character
+        odd = np.flatnonzero(np.logical_or.reduce([word != 0 for word in others]))
+        scientific = _scientific(words, rows, odd)
+        if scientific is None:
             return None
-        scientific = np.flatnonzero(marks)
-        e_column = _column([word[scientific] for word in exponent_marks])
-        exponents = _exponents(rows.bytes[scientific], e_column)
-        if exponents is None:
-            return None
-        exponent[scientific] = exponents
-        rows.cut(scientific, rows.width - e_column)
-        if int(rows.lengths.min()) < 1:
-            return None
-    return _mantissas(rows, exponent)
+        digits[odd] = 0
+        is_dot[odd] = False
+    magnitude = _mantissas(rows, digits, is_dot, exponent)
+    if magnitude is not None and scientific is not None:
+        magnitude[odd] = scientific
+    return magnitude
+
+
+def _scientific(words: np.ndarray, rows: _Rows, odd: np.ndarray) -> np.ndarray | None:
+    """The values of rows `odd` as `mantissa(e|E)exponent` (None: not that grammar)."""
+    cells = rows.bytes[odd]
+    lengths = rows.lengths[odd]
+    marks = _words((cells | np.uint8(32)) == 101, rows.last(lengths))
+    if int(_count(marks).min()) != 1 or int(_count(marks).max()) != 1:
+        return None
+    e_column = _column(marks)
+    exponent = _exponents(cells, e_column)
+    if exponent is None:
+        return None
+    tail = rows.width - e_column
+    if int((lengths - tail).min()) < 1:
+        return None
+    return _magnitudes(words, rows.ends[odd] - tail, lengths - tail, exponent)
 
 
 def _column(words: list[np.ndarray]) -> np.ndarray:
@@ -185,23 +206,21 @@ def _exponents(rows: np.ndarray, e_column: np.ndarray) -> np.ndarray | None:
     return np.where(negative, -value, value)
 
 
-def _mantissas(rows: _Rows, exponent: np.ndarray) -> np.ndarray | None:
-    """Doubles of the rows `digits[.digits]` times 10**exponent (None: another grammar)."""
-    digits = rows.bytes - np.uint8(48)
-    is_dot = digits == 254
-    for word in rows.words(~((digits < 10) | is_dot)):
-        if word.any():
-            return None  # another character
-    dots = rows.words(is_dot)
+def _mantissas(
+    rows: _Rows, digits: np.ndarray, is_dot: np.ndarray, exponent: np.ndarray | None
+) -> np.ndarray | None:
+    """Doubles of the rows `digits[.digits]` (digit values, the dot 254) times 10**exponent
+    (None: more than one dot, no digit, or too many digits)."""
+    dots = _words(is_dot, rows.inside)
     dot_count = _count(dots)
     if int(dot_count.max()) > 1 or int((rows.lengths - dot_count).min()) < 1:
         return None
     fraction_digits = _right_of(dots)
     keep = rows.last(np.where(dot_count, fraction_digits, rows.width))
-    mantissa = _swar(_closed_up(rows.words(digits), keep))
+    mantissa = _swar(_closed_up(_words(digits, rows.inside), keep))
     if mantissa is None:
         return None
-    power = exponent - fraction_digits
+    power = -fraction_digits if exponent is None else exponent - fraction_digits
     lowest, highest = int(power.min()), int(power.max())
     if max(-lowest, highest) >= len(POWERS_OF_TEN):
         return None
@@ -265,11 +284,19 @@ def _flag_uncertain(magnitude: np.ndarray, inexact: np.ndarray) -> None:
 
 
 def _to_float32(
-    values: np.ndarray, buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+    magnitude: np.ndarray,
+    negative: np.ndarray,
+    buffer: np.ndarray,
+    ends: np.ndarray,
+    lengths: np.ndarray,
 ) -> np.ndarray | None:
-    for index in np.flatnonzero(np.isnan(values)).tolist():
-        values[index] = float(buffer[starts[index] : starts[index] + lengths[index]].tobytes())
-    size = np.abs(values)
-    if size.max() >= _FLOAT32_MAX or np.min(size, where=size != 0, initial=1.0) < _FLOAT32_TINY:
+    for index in np.flatnonzero(np.isnan(magnitude)).tolist():
+        cell = buffer[ends[index] - lengths[index] : ends[index]].tobytes()
+        magnitude[index] = abs(float(cell))
+    if magnitude.max() >= _FLOAT32_MAX or (
+        np.min(magnitude, where=magnitude != 0, initial=1.0) < _FLOAT32_TINY
+    ):
         return None  # at float32's limits or among its subnormals: the general path decides
-    return values.astype(np.float32)
+    values = magnitude.astype(np.float32)
+    values.view(np.uint32)[...] |= negative.astype(np.uint32) << np.uint32(31)  # the sign bit
+    return values

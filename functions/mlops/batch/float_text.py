@@ -15,35 +15,42 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mlops.batch.decimal_cells import POWERS_OF_TEN
+from mlops.batch.text_column import TextColumn
 
 _LOW, _HIGH = 1e-4, 1e6  # numpy writes a float32 positionally from 1e-4 up to 1e6
+_SMALLEST, _LARGEST = 1e-13, 1e13  # outside: powers of ten beyond 10**22 in the read-back
 _DIGITS = 9  # enough for any float32
 _INTEGER_POWERS = 10 ** np.arange(_DIGITS + 1, dtype=np.int64)
 _PAD_LEFT = 5  # zeros before the 9 digits: "0.0001"; those after them go up to 999999.0
 _WIDEST = len("-0.000123456789")
-_ZERO, _DOT = ord("0"), ord(".")
+_ZERO, _DOT, _MINUS, _PLUS, _E = (ord(c) for c in "0.-+e")
 
 
-def float32_text(values: np.ndarray) -> list[str]:
+def float32_column(values: np.ndarray) -> TextColumn:
     """The text of each value as numpy's `str` of a float32 gives it."""
     values = np.asarray(values, dtype=np.float32)
     if len(values) == 0:
-        return []
+        return TextColumn.of([])
     with np.errstate(invalid="ignore"):  # a signalling NaN: left to numpy
         size = np.abs(values).astype(np.float64)
     positional = (size >= _LOW) & (size < _HIGH)
     if positional.all():
-        texts: list[str] = _positional(values).tolist()
-        return texts
-    mixed = np.empty(len(values), dtype=object)
-    if positional.any():
-        mixed[positional] = _positional(values[positional])
-    mixed[~positional] = values[~positional].astype(str)
-    return list(mixed)
+        return _layout(*_shortest(values), np.signbit(values))
+    scientific = ~positional & (size >= _SMALLEST) & (size < _LARGEST)
+    parts = []
+    for rows, layout in ((positional, _layout), (scientific, _scientific_layout)):
+        if rows.any():
+            where = np.flatnonzero(rows)
+            parts.append((where, layout(*_shortest(values[where]), np.signbit(values[where]))))
+    others = np.flatnonzero(~(positional | scientific))
+    if len(others):
+        parts.append((others, TextColumn.of(values[others].astype(str).tolist())))
+    return TextColumn.merged(len(values), parts)
 
 
-def _positional(values: np.ndarray) -> np.ndarray:
-    """numpy "U" strings of values with 1e-4 <= |value| < 1e7."""
+def _shortest(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per value (1e-13 <= |value| < 1e13), the fewest significant digits that read back to it,
+    as an integer without trailing zeros, and the power of ten of its last digit."""
     target = np.abs(values)
     size = target.astype(np.float64)
     leading = np.floor(np.log10(size)).astype(np.int64)  # the leading digit's power of ten
@@ -61,7 +68,7 @@ def _positional(values: np.ndarray) -> np.ndarray:
     while (round_ten := mantissa % 10 == 0).any():  # rounded up to a power of ten
         mantissa = np.where(round_ten, mantissa // 10, mantissa)
         last = last + round_ten
-    return _layout(mantissa, last, np.signbit(values))
+    return mantissa, last
 
 
 def _power(exponent: np.ndarray) -> np.ndarray:
@@ -87,18 +94,9 @@ def _reads_back(size: np.ndarray, last: np.ndarray, target: np.ndarray) -> np.nd
     return same
 
 
-def _layout(mantissa: np.ndarray, last: np.ndarray, negative: np.ndarray) -> np.ndarray:
-    """`[-]integer.fraction` as "U" strings: each a window of its digits padded with zeros
+def _layout(mantissa: np.ndarray, last: np.ndarray, negative: np.ndarray) -> TextColumn:
+    """`[-]integer.fraction`: each a window of its digits padded with zeros
     ("000001234500000..."), cut at the units digit for the dot."""
-    texts = np.empty(len(mantissa), dtype=f"<U{_WIDEST}")
-    for rows in (np.flatnonzero(~negative), np.flatnonzero(negative)):
-        if len(rows):
-            sign = "-" if negative[rows[0]] else ""
-            texts[rows] = _unsigned(mantissa[rows], last[rows], sign)
-    return texts
-
-
-def _unsigned(mantissa: np.ndarray, last: np.ndarray, sign: str) -> np.ndarray:
     count = len(mantissa)
     digits_end = _PAD_LEFT + _DIGITS  # the row: zeros, 9 digits, zeros
     padded = np.full((count, digits_end + _WIDEST), _ZERO, dtype=np.uint8)
@@ -108,12 +106,11 @@ def _unsigned(mantissa: np.ndarray, last: np.ndarray, sign: str) -> np.ndarray:
         padded[:, position] = _ZERO + digit
     significant = np.searchsorted(_INTEGER_POWERS, mantissa, side="right")
     units = digits_end - 1 + last  # column of the units digit
-    first = np.minimum(digits_end - significant, units)  # "0" first when below 1
-    dot = len(sign) + units + 1 - first  # the dot's column in the text
+    first = np.minimum(digits_end - significant, units) - negative  # "0" first when below 1
+    signed = np.flatnonzero(negative)
+    padded[signed, first[signed]] = _MINUS  # just before the first digit (there is room)
+    dot = units + 1 - first  # the dot's column in the text
     length = dot + 1 + np.maximum(digits_end - 1 - units, 1)
-    if sign:  # just before the first character (first >= 1: there is room)
-        padded[np.arange(count), first - 1] = ord(sign)
-        first -= 1
     width = int(length.max())
     windows = sliding_window_view(padded.ravel(), width)
     text = windows[np.arange(count) * padded.shape[1] + first]  # the digits, no dot yet
@@ -123,6 +120,31 @@ def _unsigned(mantissa: np.ndarray, last: np.ndarray, sign: str) -> np.ndarray:
     dot_column = dot.astype(np.int8)[:, None]
     chars = np.where(column > dot_column, after_dot, text)
     chars[column == dot_column] = _DOT
-    chars[column >= length.astype(np.int8)[:, None]] = 0  # "U" drops trailing NULs
-    texts: np.ndarray = chars.astype(np.uint32).view(f"<U{width}").ravel()
-    return texts
+    return TextColumn(chars, length)
+
+
+def _scientific_layout(mantissa: np.ndarray, last: np.ndarray, negative: np.ndarray) -> TextColumn:
+    """`[-]d[.ddd]e(+|-)XX`: the digits left-aligned after an optional minus, a dot after the
+    first one when there are more, then the exponent."""
+    count = len(mantissa)
+    significant = np.searchsorted(_INTEGER_POWERS, mantissa, side="right")
+    exponent = last + significant - 1
+    row = 2 + _DIGITS  # a minus, the first digit, the dot, the other digits
+    chars = np.empty((count, row + 5), dtype=np.uint8)  # room for a window from column 1
+    chars[:, 0] = _MINUS
+    rest = mantissa * _INTEGER_POWERS[_DIGITS - significant]  # the digits left-aligned
+    for position in range(row - 1, 2, -1):
+        rest, digit = np.divmod(rest, 10)
+        chars[:, position] = _ZERO + digit
+    chars[:, 1] = _ZERO + rest
+    chars[:, 2] = _DOT
+    end = np.where(significant > 1, significant + 2, 2)  # the dot is dropped with one digit
+    size = np.abs(exponent)
+    tail = np.stack([np.full(count, _E), np.where(exponent < 0, _MINUS, _PLUS),
+                     _ZERO + size // 10, _ZERO + size % 10], axis=1)  # fmt: skip
+    rows = np.arange(count)
+    for offset in range(4):
+        chars[rows, end + offset] = tail[:, offset]
+    first = 1 - negative.astype(np.int64)
+    text = sliding_window_view(chars.ravel(), row + 4)[rows * chars.shape[1] + first]
+    return TextColumn(text, end + 4 - first)

@@ -132,7 +132,7 @@ class _Job:
                             continue
                         layout = CsvLayout(header, validator.rules)
                         self._output(out_key, gzipped, "text/csv").write(
-                            model.csv_header(layout.passthrough_names)
+                            model.csv_header(layout.passthrough_names).encode("utf-8")
                         )
                         block = rest  # noqa: PLW2901 - the rows after the header
                     chunk = parse_csv(block, layout)
@@ -197,7 +197,7 @@ class _Job:
             self.errors.write(
                 "".join(
                     json.dumps(item._asdict(), ensure_ascii=False) + "\n" for item in chunk.rejected
-                )
+                ).encode("utf-8")
             )
         done = time.perf_counter()
         self.stages["score"] += formatted - tick

@@ -10,18 +10,23 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from mlops.batch.chunks import Chunk
-from mlops.batch.float_text import float32_text
+from mlops.batch.float_text import float32_column
+from mlops.batch.text_column import TextColumn, csv_lines
 from mlops.domain.onnx_model import OnnxModel
 
 _SPECIAL = frozenset(',"\r\n')
+_SPECIAL_BYTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
 
 
 class Scores(NamedTuple):
-    predictions: list[str]
-    """As text: the label, or the value's shortest float32 spelling."""
-    probabilities: list[list[str]]
-    """Per class, one text value per row (empty for regressors)."""
+    predictions: TextColumn
+    """The label, or the value's shortest float32 spelling."""
+    probabilities: list[TextColumn]
+    """Per class, the shortest float32 spelling of each row's probability (none for
+    regressors)."""
 
 
 class BatchModel:
@@ -43,16 +48,18 @@ class BatchModel:
         """Run in a thread beside the parsing of the next chunk: onnxruntime releases the GIL,
         and so does the numpy work of writing the numbers as text."""
         if chunk.rows == 0:
-            return Scores([], [[] for _ in self._classes_out()])
+            empty = TextColumn.of([])
+            return Scores(empty, [empty for _ in self._classes_out()])
         output = self.model.predict_columns(chunk.features)
         if output.values is not None:
-            return Scores(float32_text(output.values), [])
+            return Scores(float32_column(output.values), [])
         assert output.labels is not None
         assert output.probabilities is not None
         columns = [
-            float32_text(output.probabilities[:, i]) for i in range(len(self._classes_out()))
+            float32_column(output.probabilities[:, i]) for i in range(len(self._classes_out()))
         ]
-        return Scores(output.labels.tolist(), columns)
+        labels, which = np.unique(output.labels, return_inverse=True)
+        return Scores(TextColumn.of(labels.tolist()).take(which), columns)
 
     def _classes_out(self) -> list[str]:
         return self.classes if self.model.is_classifier else []
@@ -61,35 +68,30 @@ class BatchModel:
     def csv_header(self, passthrough: list[str]) -> str:
         return ",".join(_escape(name) for name in [*passthrough, *self.output_names]) + "\n"
 
-    def csv_rows(self, chunk: Chunk, scores: Scores) -> str:
-        """All rows at once: the cells interleaved with separators, joined in one call."""
-        count = len(scores.predictions)
-        if count == 0:
-            return ""
+    def csv_rows(self, chunk: Chunk, scores: Scores) -> bytes:
+        if chunk.rows == 0:
+            return b""
         predictions = scores.predictions
-        if any(_SPECIAL.intersection(label) for label in set(predictions)):
-            predictions = [_escape(label) for label in predictions]
-        columns = [*chunk.passthrough, predictions, *scores.probabilities]
-        width = 2 * len(columns)
-        cells: list[str] = [","] * (count * width)
-        for index, column in enumerate(columns):
-            cells[2 * index :: width] = column
-        cells[width - 1 :: width] = [f",{self.version}\n"] * count
-        return "".join(cells)
+        if predictions.holds(_SPECIAL_BYTES):
+            predictions = TextColumn.of([_escape(label) for label in predictions.texts()])
+        version = TextColumn.constant(str(self.version))
+        return csv_lines([*chunk.passthrough, predictions, *scores.probabilities, version])
 
-    def jsonl_rows(self, chunk: Chunk, scores: Scores) -> str:
+    def jsonl_rows(self, chunk: Chunk, scores: Scores) -> bytes:
         names = [f"probability_{c}" for c in self._classes_out()]
-        lines = []
         numeric = not self.model.is_classifier
+        predictions = scores.predictions.texts()
+        probabilities = [column.texts() for column in scores.probabilities]
+        lines = []
         for index, row in enumerate(chunk.passthrough):
             record: dict[str, Any] = dict(row)
-            prediction = scores.predictions[index]
+            prediction = predictions[index]
             record["prediction"] = float(prediction) if numeric else prediction
-            for name, column in zip(names, scores.probabilities, strict=True):
+            for name, column in zip(names, probabilities, strict=True):
                 record[name] = float(column[index])
             record["model_version"] = self.version
             lines.append(json.dumps(record, ensure_ascii=False))
-        return "\n".join(lines) + "\n" if lines else ""
+        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
 
 def _escape(cell: str) -> str:

@@ -37,8 +37,7 @@ class S3Writer:
         )
         self.bytes_written = 0
 
-    def write(self, text: str) -> None:
-        data = text.encode("utf-8")
+    def write(self, data: bytes) -> None:
         self.bytes_written += len(data)
         if self._compressor is not None:
             data = self._compressor.compress(data)

@@ -13,8 +13,8 @@ def _parse(cells: list[str]) -> np.ndarray | None:
     data = ",".join(cells).encode()
     buffer = np.frombuffer(b"\0" * PADDING + data + b"\n" + b"\0" * 8, dtype=np.uint8)
     lengths = np.array([len(cell) for cell in cells], dtype=np.int64)
-    starts = PADDING + np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
-    return parse_float32(buffer, starts, lengths)
+    ends = PADDING + np.cumsum(lengths + 1).astype(np.int64) - 1
+    return parse_float32(buffer, ends, lengths)
 
 
 def _expected(cells: list[str]) -> np.ndarray:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops.batch.float_text import float32_text
+from mlops.batch.float_text import float32_column
+
+
+def float32_text(values: np.ndarray) -> list[str]:
+    return float32_column(values).texts()
 
 
 def _samples(name: str) -> np.ndarray:
@@ -28,10 +32,11 @@ def test_every_string_is_numpys(name: str) -> None:
     assert float32_text(values) == expected
 
 
-def test_edges_of_the_positional_range_and_special_values() -> None:
+def test_edges_of_the_positional_and_scientific_ranges_and_special_values() -> None:
     values = np.array(
         [0.0, -0.0, 1.0, 0.5, 10.0, 0.01, 0.1, 0.3, 1e-4, 0.00010001, 999999.94, 1e6, 123456.0,
-         -0.00012345, 16777216.0, 3.4028235e38, 1e-45, np.inf, -np.inf, np.nan],
+         -0.00012345, 16777216.0, 3.4028235e38, 1e-45, np.inf, -np.inf, np.nan,
+         9.99e-5, -2.5e-7, 1e-13, 9.9999e-14, 1.5e6, -1e12, 9.999999e12, 1e13, 1.0000001e-05],
         dtype=np.float32,
     )  # fmt: skip
     texts = float32_text(values)
