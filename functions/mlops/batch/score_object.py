@@ -3,6 +3,7 @@ rows, and record the outcome (the part record) beside the run's output."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +16,8 @@ from mlops.batch.chunks import Chunk
 from mlops.batch.csv_format import CsvLayout, parse_csv, split_header
 from mlops.batch.errors import BatchInputError, BatchObjectError
 from mlops.batch.jsonl_format import parse_jsonl
-from mlops.batch.reader import ReadError, body_chunks, decompressed, line_blocks
+from mlops.batch.prefetch import prefetched
+from mlops.batch.reader import Block, ReadError, body_chunks, decompressed, line_blocks
 from mlops.batch.scoring import BatchModel, Scores
 from mlops.batch.writer import S3Writer
 from mlops.pipeline.errors import TransientError
@@ -117,7 +119,18 @@ class _Job:
             )
         model, validator = load(self.request)
         gzipped, data = decompressed(self._body(), named_gzip=named_gzip)
-        blocks = self._timed(line_blocks(data, quoted=fmt == "csv"))
+        reading = prefetched(line_blocks(data, quoted=fmt == "csv"))
+        with contextlib.closing(reading):  # stops the reading thread on any way out
+            self._score(model, validator, self._timed(reading), fmt, gzipped)
+
+    def _score(
+        self,
+        model: BatchModel,
+        validator: RecordValidator,
+        blocks: Iterator[Block],
+        fmt: keys.Format,
+        gzipped: bool,
+    ) -> None:
         out_key = keys.output_key(self.request.output_prefix, self.relative, fmt, gzipped)
         layout: CsvLayout | None = None
         pending: tuple[Chunk, Future[Scores]] | None = None
@@ -163,7 +176,7 @@ class _Job:
         except Exception as error:  # the stream broke (timeout, reset): worth a retry
             raise TransientError(f"S3 stream of {uri} broke: {error}") from error
 
-    def _timed(self, blocks: Iterator[Any]) -> Iterator[Any]:
+    def _timed(self, blocks: Iterator[Block]) -> Iterator[Block]:
         while True:
             tick = time.perf_counter()
             block = next(blocks, None)
