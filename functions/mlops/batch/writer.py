@@ -1,10 +1,12 @@
 """Streaming S3 output: a multipart upload of parts >= 5 MiB (one put for small outputs),
-optionally gzipped on the fly; abort() leaves nothing behind."""
+optionally gzipped on the fly; abort() leaves nothing behind. A part uploads on a thread while
+the next one fills (one in flight at most, so memory stays bounded)."""
 
 from __future__ import annotations
 
 import contextlib
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 PART_SIZE = 8 << 20
@@ -32,6 +34,8 @@ class S3Writer:
         self._buffer = bytearray()
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
+        self._uploader: ThreadPoolExecutor | None = None
+        self._in_flight: Future[dict[str, Any]] | None = None
         self._compressor = (
             zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if gzipped else None
         )
@@ -59,8 +63,12 @@ class S3Writer:
             )
             self._buffer.clear()
             return
-        if self._buffer:
-            self._upload_part()
+        try:
+            if self._buffer:
+                self._upload_part()
+            self._finish_part()
+        finally:
+            self._stop_uploader()
         self._s3.complete_multipart_upload(
             Bucket=self.bucket,
             Key=self.key,
@@ -73,6 +81,9 @@ class S3Writer:
         """Drop what was uploaded so far (best effort: the bucket's lifecycle rule is the net)."""
         upload_id, self._upload_id = self._upload_id, None
         self._buffer.clear()
+        with contextlib.suppress(Exception):
+            self._finish_part()
+        self._stop_uploader()
         if upload_id is not None:
             # best effort: the original failure is the one to report
             with contextlib.suppress(Exception):
@@ -86,13 +97,27 @@ class S3Writer:
                 Bucket=self.bucket, Key=self.key, ContentType=self._content_type
             )
             self._upload_id = str(response["UploadId"])
-        number = len(self._parts) + 1
-        response = self._s3.upload_part(
-            Bucket=self.bucket,
-            Key=self.key,
-            UploadId=self._upload_id,
-            PartNumber=number,
-            Body=bytes(self._buffer),
-        )
-        self._parts.append({"ETag": response["ETag"], "PartNumber": number})
+            self._uploader = ThreadPoolExecutor(1, thread_name_prefix="batch-upload")
+        body = bytes(self._buffer)
         self._buffer.clear()
+        self._finish_part()
+        assert self._uploader is not None
+        number = len(self._parts) + 1
+        self._in_flight = self._uploader.submit(self._put_part, self._upload_id, number, body)
+
+    def _put_part(self, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
+        response = self._s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=upload_id, PartNumber=number, Body=body
+        )
+        return {"ETag": response["ETag"], "PartNumber": number}
+
+    def _finish_part(self) -> None:
+        """Wait for the part in flight (its error is raised here)."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            self._parts.append(in_flight.result())
+
+    def _stop_uploader(self) -> None:
+        if self._uploader is not None:
+            self._uploader.shutdown()
+            self._uploader = None
