@@ -1,6 +1,7 @@
 """The cells of an unquoted ASCII CSV block, located by numpy on its bytes (no Python loop per
 row): every separator in one pass, then cells as (start, end) offsets into one buffer. Number
-cells go to `decimal_cells`; text cells are gathered into numpy string arrays."""
+cells go to `decimal_cells`; feature text cells are gathered into numpy string arrays, and
+pass-through cells into TextColumns (their bytes, for the output)."""
 
 from __future__ import annotations
 

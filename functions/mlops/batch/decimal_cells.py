@@ -1,9 +1,10 @@
 """Decimal text cells -> float32, vectorised: no Python or C loop per value.
 
-Each cell is copied, right-aligned, into a fixed-width row of bytes (at most 24), and the rows
-are read eight bytes at a time as uint64 words: byte classes are numpy comparisons, and the
-digits become an integer by SWAR arithmetic on the words (three multiply-add-mask steps turn
-eight digits into a number). About 2.5x faster than `np.loadtxt` (~65 ns a value, not ~170).
+Each cell is read right-aligned as one to three uint64 words (at most 24 bytes), gathered from
+an unaligned word view of the buffer: byte classes are numpy comparisons, and the digits become
+an integer by SWAR arithmetic on the words (three multiply-add-mask steps turn eight digits
+into a number). Cells with an exponent are found by their other character and parsed apart.
+About 3.5x faster than `np.loadtxt` (~45-50 ns a value, not ~170).
 
 The grammar is the plain decimal one: `[+-]digits[.digits][(e|E)[+-]digits]`, with 1 to 19
 mantissa digits and 1 to 3 exponent digits. The result is bit for bit what `np.loadtxt(...,

@@ -1,12 +1,15 @@
 """float32 -> text, vectorised: numpy's own strings (the shortest digits that read back to the
-same float32) from array arithmetic instead of one Dragon4 call per value, about 3x faster.
+same float32) from array arithmetic instead of one Dragon4 call per value, as a TextColumn
+(bytes: no Python string per value).
 
 For each value, the fewest significant digits (1 to 9) whose correctly rounded decimal reads
 back to the value are found by a binary search (reading back is monotone in the number of
 digits: a shorter decimal is also a longer one); a read-back is one exact multiply or divide
 by a power of ten, as a parser's fast path does. The digits are then laid out as numpy writes
-float32 values from 1e-4 to 1e6 ("0.5", "1.0", "0.00012345", "123456.0"). Zero, values outside
-that range, infinities and NaN are left to numpy (`astype(str)`), so every string is numpy's.
+float32 values: positionally from 1e-4 to 1e6 ("0.5", "1.0", "0.00012345", "123456.0"), in
+scientific notation from 1e-13 to 1e-4 and from 1e6 to 1e13 ("1e-05", "-2.5e-07", "1.5e+06").
+Zero, values beyond those, infinities and NaN are left to numpy (`astype(str)`), so every
+string is numpy's.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Generator, Iterator
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 T = TypeVar("T")
 _END = object()
@@ -32,6 +32,9 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
             slots.put(_END)
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, raised there
             slots.put(_Failed(error))
+        finally:
+            if isinstance(items, Generator):
+                items.close()  # on this thread, where it runs (it may hold an S3 stream)
 
     producer = threading.Thread(target=produce, name="batch-read", daemon=True)
     producer.start()
@@ -39,7 +42,7 @@ def prefetched(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
         while (item := slots.get()) is not _END:
             if isinstance(item, _Failed):
                 raise item.error
-            yield item  # type: ignore[misc]
+            yield cast(T, item)
     finally:
         stop.set()
         while producer.is_alive():  # make room, so a producer blocked on a full queue ends
