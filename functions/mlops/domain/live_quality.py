@@ -1,10 +1,11 @@
 """Live quality: feedback (ground truth) joined with the captured predictions by request id.
 
-Feedback items are `{"request_id", "label" | "value", "model", "received_at"}`; a capture holds
-one line per record of a request (`request_id`, `record`, `version`, `served_by`, `features`,
-`prediction`). Feedback names a request, not a record, so it joins only a capture of exactly
-one record; anything else (no capture found, several records, a label for a regression
-prediction or the reverse) is counted as unmatched, with the reason. When a request got
+Feedback items are `{"request_id", ["record",] "label" | "value", "model", "received_at"}`; a
+capture holds one line per record of a request (`request_id`, `record` - its 0-based position
+in the request -, `version`, `served_by`, `features`, `prediction`). An item with `record`
+joins that record's line; one without joins a capture of exactly one record. Anything else (no
+capture found, no such record, several records and none named, a label for a regression
+prediction or the reverse) is counted as unmatched, with the reason. When a record got
 feedback more than once, the latest item (by `received_at`) counts.
 
 Quality per group of joined rows: accuracy and F1 for classification (binary: the positive
@@ -24,7 +25,8 @@ from typing import Any
 from mlops.domain.metrics import compute_metrics
 
 ALIASES = ("production", "candidate")
-NO_CAPTURE, MULTI_RECORD, KIND_MISMATCH = "no capture", "several records", "label/value mismatch"
+NO_CAPTURE, NO_RECORD, KIND_MISMATCH = "no capture", "no such record", "label/value mismatch"
+MULTI_RECORD = "several records"  # and the feedback names none
 
 
 @dataclass(frozen=True)
@@ -48,15 +50,15 @@ class Join:
 
 
 def latest_feedback(items: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """One item per request id: the latest received (ties: the later in the input)."""
-    chosen: dict[str, Mapping[str, Any]] = {}
+    """One item per (request id, record): the latest received (ties: the later in the input)."""
+    chosen: dict[tuple[str, Any], Mapping[str, Any]] = {}
     for item in items:
-        request_id = str(item.get("request_id"))
-        previous = chosen.get(request_id)
+        target = (str(item.get("request_id")), item.get("record"))
+        previous = chosen.get(target)
         if previous is None or str(item.get("received_at", "")) >= str(
             previous.get("received_at", "")
         ):
-            chosen[request_id] = item
+            chosen[target] = item
     return list(chosen.values())
 
 
@@ -72,15 +74,27 @@ def join_feedback(
         if not lines:
             unmatched[NO_CAPTURE] += 1
             continue
-        if len(lines) != 1:
-            unmatched[MULTI_RECORD] += 1
+        line, reason = _line_of(item, lines)
+        if line is None:
+            unmatched[reason] += 1
             continue
-        row = _joined(item, lines[0])
+        row = _joined(item, line)
         if row is None:
             unmatched[KIND_MISMATCH] += 1
         else:
             rows.append(row)
     return Join(rows, len(latest), unmatched)
+
+
+def _line_of(
+    item: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> tuple[Mapping[str, Any] | None, str]:
+    """The capture line the item names (or why there is none)."""
+    record = item.get("record")
+    if record is None:
+        return (lines[0], "") if len(lines) == 1 else (None, MULTI_RECORD)
+    named = [line for line in lines if line.get("record") == record]
+    return (named[0], "") if named else (None, NO_RECORD)
 
 
 def _joined(item: Mapping[str, Any], line: Mapping[str, Any]) -> JoinedRow | None:

@@ -86,6 +86,9 @@ class ModelDescription(BaseModel):
 
 class FeedbackItem(BaseModel):
     request_id: str
+    record: int | None = Field(
+        default=None, ge=0, description="0-based; names one record of a request of several"
+    )
     label: str | None = None
     value: float | None = None
 

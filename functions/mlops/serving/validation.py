@@ -287,7 +287,8 @@ def _json_type(value: Any) -> str:
 def parse_feedback(
     document: Any, *, max_items: int, classes: list[str] | None
 ) -> list[dict[str, Any]]:
-    """`{"items": [{"request_id", "label" | "value"}]}`; labels must be known classes."""
+    """`{"items": [{"request_id", ["record",] "label" | "value"}]}`; labels must be known
+    classes; `record` (0-based) names one record of a request of several."""
     if not isinstance(document, dict):
         raise MalformedRequestError("the request body must be a JSON object with 'items'")
     errors = [_problem(key, "unknown field") for key in document if key != "items"]
@@ -312,11 +313,15 @@ def parse_feedback(
 def _feedback_item_problems(index: int, item: Any, classes: list[str] | None) -> list[Problem]:
     if not isinstance(item, dict):
         return [_problem(None, "must be a JSON object", index)]
-    allowed = {"request_id", "label", "value"}
+    allowed = {"request_id", "record", "label", "value"}
     problems = [_problem(str(key), "unknown field", index) for key in item if key not in allowed]
     request_id = item.get("request_id")
     if not isinstance(request_id, str) or not REQUEST_ID_PATTERN.fullmatch(request_id):
         problems.append(_problem("request_id", "must be a request id string", index))
+    if "record" in item:
+        record = item["record"]
+        if type(record) is not int or record < 0:
+            problems.append(_problem("record", "must be a non-negative integer", index))
     if ("label" in item) == ("value" in item):
         problems.append(_problem("label", "give exactly one of 'label' or 'value'", index))
     elif "label" in item:

@@ -183,6 +183,33 @@ def test_feedback_gives_live_quality(traffic: Traffic, capsys: pytest.CaptureFix
     assert quality["unmatched_reasons"] == {"several records": 1}
 
 
+def test_feedback_names_records_of_multi_record_requests(
+    traffic: Traffic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given 3 requests of 4 records each
+    answers = traffic(draw(12, seed=10), per_request=4)
+    # And feedback per record: 10 confirmed, 2 contradicted, plus one record that does not exist
+    items = []
+    for answer in answers:
+        for record, prediction in enumerate(answer["predictions"]):
+            items.append({"request_id": answer["request_id"], "record": record,
+                          "label": prediction["label"]})  # fmt: skip
+    for item in items[-2:]:
+        item["label"] = "ok" if item["label"] == "fraud" else "fraud"
+    items.append({"request_id": answers[0]["request_id"], "record": 4, "label": "ok"})
+    assert call("POST", f"/v1/models/{MODEL}/feedback", {"items": items}).status == 200
+    capsys.readouterr()
+
+    tick()
+
+    # Then the 12 records are joined one by one: accuracy 10/12
+    documents = emf(capsys)
+    assert metric(documents, "LiveQualityRows", model=MODEL) == [12]
+    assert metric(documents, "LiveAccuracy", model=MODEL) == [pytest.approx(10 / 12)]
+    quality = s3_json(f"monitoring/{MODEL}/latest.json")["quality"]
+    assert quality["unmatched_reasons"] == {"no such record": 1}
+
+
 def test_feedback_finds_captures_of_earlier_windows(
     traffic: Traffic, capsys: pytest.CaptureFixture[str]
 ) -> None:

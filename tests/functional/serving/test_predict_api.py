@@ -198,12 +198,13 @@ def test_bad_feedback_names_the_fields(registrar: Registrar, classifier: BuiltMo
                 {"request_id": "r-1", "label": "maybe"},
                 {"label": "ok"},
                 {"request_id": "r-2"},
+                {"request_id": "r-3", "record": -1, "label": "ok"},
             ]
         },
     )
     assert reply.status == 422
     faults = {(e["record"], e["field"]) for e in reply.body["errors"]}
-    assert faults == {(0, "label"), (1, "request_id"), (2, "label")}
+    assert faults == {(0, "label"), (1, "request_id"), (2, "label"), (3, "record")}
 
 
 def test_resolver_route_answers_like_the_fast_path(

@@ -118,6 +118,29 @@ def test_the_latest_feedback_for_a_request_counts() -> None:
     assert [item["label"] for item in latest_feedback(items)] == ["yes"]
 
 
+def test_feedback_naming_a_record_joins_that_record() -> None:
+    # Given a request of three records, predicted yes, no, yes
+    lines = capture("multi", {"label": "yes"}, records=3)
+    lines[1]["prediction"] = {"label": "no"}
+    # And feedback per record (record 1 twice: the later counts), one beyond, one naming none
+    items = [
+        {**label("multi", "yes"), "record": 0},
+        {**label("multi", "yes", "2026-12-04T09:00:00+00:00"), "record": 1},
+        {**label("multi", "no", "2026-12-04T11:00:00+00:00"), "record": 1},
+        {**label("multi", "no"), "record": 2},
+        {**label("multi", "no"), "record": 3},
+        label("multi", "yes"),
+    ]
+
+    classes = {"production": ["no", "yes"]}
+    result = live_quality("binary", join_feedback(items, {"multi": lines}), classes)
+
+    # Then records 0 and 1 are right, record 2 wrong; the other two are unmatched, with reasons
+    assert result["overall"]["rows"] == 3
+    assert result["overall"]["accuracy"] == pytest.approx(2 / 3)
+    assert result["unmatched_reasons"] == {"no such record": 1, "several records": 1}
+
+
 def test_no_rows_no_figures() -> None:
     result = live_quality("binary", join_feedback([label("r", "yes")], {}), {})
     assert result["overall"] == {"rows": 0}

@@ -156,3 +156,22 @@ def test_feedback_items() -> None:
     assert faults(caught.value) == [(0, "value"), (1, "request_id"), (1, "label")]
     with pytest.raises(RequestValidationError):
         parse_feedback({"items": [{"request_id": "r"}] * 6}, max_items=5, classes=None)
+
+
+def test_feedback_may_name_a_record_by_its_position() -> None:
+    items = parse_feedback(
+        {"items": [{"request_id": "r1", "record": 2, "label": "ok"}]}, max_items=5, classes=None
+    )
+    assert items == [{"request_id": "r1", "record": 2, "label": "ok"}]
+    with pytest.raises(RequestValidationError) as caught:
+        parse_feedback(
+            {
+                "items": [
+                    {"request_id": "r", "record": bad, "label": "ok"}
+                    for bad in (-1, 1.0, True, "0")
+                ]
+            },
+            max_items=5,
+            classes=None,
+        )
+    assert faults(caught.value) == [(0, "record"), (1, "record"), (2, "record"), (3, "record")]
