@@ -3,6 +3,7 @@ production never moves; `mlops runs show` tells why."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from mlops.pipeline.errors import TransientError
 from mlops.registry import RunStatus, VersionStatus
 
 GOOD = make_rows("binary", 200, seed=1)
+TRAINING_FAILURES = "mlops/training/failures"
 BAD_FILES = {
     "wrong-header.csv": (b"x1,x2,shade,label\n1,2,red,yes\n", "'x3'"),
     "text-in-numeric.csv": (
@@ -62,6 +64,18 @@ def test_bad_files_are_rejected_with_the_reason(
     assert platform.store.resolve("fraud").version == 1
 
 
+def _states_metric(platform: Platform, name: str) -> tuple[float, float]:
+    """(Sum, SampleCount) of an AWS/States metric of the training state machine, last hour."""
+    arn = platform.cloud.settings.training_state_machine_arn
+    now = datetime.now(UTC)
+    points = platform.cloud.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/States", MetricName=name, Period=3600, Statistics=["Sum", "SampleCount"],
+        Dimensions=[{"Name": "StateMachineArn", "Value": arn}],
+        StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1),
+    )["Datapoints"]  # fmt: skip
+    return (sum(p["Sum"] for p in points), sum(p["SampleCount"] for p in points))
+
+
 def test_a_step_that_raises_leaves_the_version_failed(
     platform: Platform, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -92,6 +106,16 @@ def test_a_step_that_raises_leaves_the_version_failed(
     assert "RuntimeError: disk full while scoring" in output
     [notification] = [n for n in platform.notifications() if n["body"]["run"] == run.run_id]
     assert notification["body"]["outcome"] == "failed"
+    # And the training-failure alarm fires on the execution's AWS/States metric and notifies
+    changes = platform.cloud.evaluate_alarms(datetime.now(UTC))
+    fired = [c["detail"] for c in changes if c["detail"]["state"]["value"] == "ALARM"]
+    assert [detail["alarmName"] for detail in fired] == [TRAINING_FAILURES]
+    assert any(TRAINING_FAILURES in n["subject"] for n in platform.notifications())
+    # (the training state machine's metrics: one success, one failure, two execution times)
+    sums = {name: _states_metric(platform, name) for name in
+            ("ExecutionsSucceeded", "ExecutionsFailed", "ExecutionTime")}  # fmt: skip
+    assert sums["ExecutionsSucceeded"] == sums["ExecutionsFailed"] == (1.0, 1.0)
+    assert sums["ExecutionTime"][1] == 2.0
 
 
 @pytest.mark.parametrize("train_marks_it", [True, False], ids=["train-marks", "process-died"])
