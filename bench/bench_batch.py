@@ -224,6 +224,10 @@ def main() -> None:
     print(f"manifest: {timings['seconds']:.2f} s from the execution's start to the manifest, "
           f"{timings['child_seconds_total']:.2f} s in batch_score children, "
           f"pinned version {manifest['pinned']['version']}")  # fmt: skip
+    totals = timings["child_stages_total"]
+    stages = ", ".join(f"{name} {totals[name]:.2f}"
+                       for name in ("read", "parse", "score", "format", "write"))  # fmt: skip
+    print(f"children's seconds by stage: {stages}")
 
 
 if __name__ == "__main__":

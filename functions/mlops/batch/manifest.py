@@ -45,15 +45,17 @@ def build_manifest(
     children = {"succeeded": 0, "failed": 0}
     failed: list[dict[str, Any]] = []
     child_seconds = 0.0
+    stages: dict[str, float] = {}
     for item in listed:
         part = read_json(out_bucket, keys.part_key(out_prefix, item.key))
+        child_seconds += float((part or {}).get("seconds") or 0.0)
+        for stage, seconds in ((part or {}).get("stages") or {}).items():
+            stages[stage] = stages.get(stage, 0.0) + float(seconds)
         if part is None or part.get("status") != "succeeded":
             children["failed"] += 1
             failed.append({"key": item.key, "error": (part or {}).get("error") or NO_RESULT})
-            child_seconds += float((part or {}).get("seconds") or 0.0)
             continue
         children["succeeded"] += 1
-        child_seconds += float(part.get("seconds") or 0.0)
         for name in totals:
             totals[name] += int(part.get(name) or 0)
     error = run.get("error")
@@ -81,6 +83,7 @@ def build_manifest(
             "finished_at": finished_at.isoformat(),
             "seconds": (finished_at - started_at).total_seconds() if started_at else None,
             "child_seconds_total": round(child_seconds, 6),
+            "child_stages_total": {stage: round(s, 6) for stage, s in stages.items()},
         },
         "trigger": run.get("trigger"),
     }

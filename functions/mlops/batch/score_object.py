@@ -251,6 +251,7 @@ class _Job:
             "started_at": started.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
             "seconds": round(time.perf_counter() - clock, 6),
+            "stages": {name: round(seconds, 6) for name, seconds in self.stages.items()},
             "error": problem,
         }
         try:

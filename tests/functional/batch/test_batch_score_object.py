@@ -217,4 +217,9 @@ def test_manifest_sums_the_children_and_lists_the_failed_ones(batch_env: BatchEn
     assert "not gzip" in errors[PREFIX + "b.csv.gz"]
     assert errors[PREFIX + "c.csv"].startswith("no result")
     assert manifest["input"]["objects"] == 3
+    # And where the children's time went, per stage, summed from their part records
+    stages = manifest["timings"]["child_stages_total"]
+    assert set(stages) == {"read", "parse", "score", "format", "write"}
+    assert all(seconds >= 0 for seconds in stages.values())
+    assert sum(stages.values()) <= manifest["timings"]["child_seconds_total"]
     assert part_key(run["output_prefix"], PREFIX + "a.csv").endswith(".json")
