@@ -72,10 +72,14 @@ class CellGrid:
             values[low : low + step] = slab.reshape(-1, len(columns))
         return values
 
+    def _bounds(self, column: int) -> tuple[np.ndarray, np.ndarray]:
+        """The column's cell starts and lengths."""
+        starts = self.previous[:, column] + 1
+        return starts, self.ends[:, column] - starts
+
     def texts(self, column: int) -> np.ndarray:
         """The column's cells as a numpy "U" array."""
-        starts = self.previous[:, column] + 1
-        lengths = self.ends[:, column] - starts
+        starts, lengths = self._bounds(column)
         longest = int(lengths.max())
         if longest == 0:
             return np.full(self.rows, "", dtype="<U1")
@@ -86,8 +90,7 @@ class CellGrid:
 
     def column(self, column: int) -> TextColumn:
         """The column's cells as bytes."""
-        starts = self.previous[:, column] + 1
-        lengths = self.ends[:, column] - starts
+        starts, lengths = self._bounds(column)
         width = max(1, int(lengths.max()))
         return TextColumn(sliding_window_view(self.buffer, width)[starts], lengths)
 

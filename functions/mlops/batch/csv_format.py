@@ -29,8 +29,6 @@ from mlops.batch.validation import Fault, column_faults
 from mlops.domain.dataset import MISSING_NUMERIC
 from mlops.serving.validation import FLOAT32_MAX, FeatureRule
 
-_SPECIAL = frozenset(',"\r\n')
-
 
 class CsvLayout:
     """The header's columns: feature positions and pass-through columns (in input order)."""
@@ -212,7 +210,9 @@ def _from_cells(
         faults += [Fault(row, name, reason) for row, reason in bad_cells]
     for name, position in layout.text:
         features[name] = np.array(columns[position], dtype=object)
-    passthrough = [TextColumn.of(_escaped(columns[position])) for _, position in layout.passthrough]
+    passthrough = [
+        TextColumn.of(columns[position]).csv_escaped() for _, position in layout.passthrough
+    ]
     return _checked(features, passthrough, numbers, raws.__getitem__, layout, rejected, faults)
 
 
@@ -268,16 +268,6 @@ def _first_per_row(faults: list[Fault]) -> list[Fault]:
     for fault in faults:
         seen.setdefault(fault.row, fault)
     return list(seen.values())
-
-
-def _escaped(cells: list[str]) -> list[str]:
-    """Cells as CSV writes them: quoted when they hold a comma, quote or line break."""
-    if not any(_SPECIAL.intersection(cell) for cell in cells):
-        return cells
-    return [
-        '"' + cell.replace('"', '""') + '"' if _SPECIAL.intersection(cell) else cell
-        for cell in cells
-    ]
 
 
 def _empty(layout: CsvLayout) -> Chunk:

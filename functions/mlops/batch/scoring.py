@@ -14,11 +14,8 @@ import numpy as np
 
 from mlops.batch.chunks import Chunk
 from mlops.batch.float_text import float32_column
-from mlops.batch.text_column import TextColumn, csv_lines
+from mlops.batch.text_column import TextColumn, csv_cell, csv_lines
 from mlops.domain.onnx_model import OnnxModel
-
-_SPECIAL = frozenset(',"\r\n')
-_SPECIAL_BYTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
 
 
 class Scores(NamedTuple):
@@ -66,14 +63,12 @@ class BatchModel:
 
     # ---- formatting -------------------------------------------------------------------------
     def csv_header(self, passthrough: list[str]) -> str:
-        return ",".join(_escape(name) for name in [*passthrough, *self.output_names]) + "\n"
+        return ",".join(csv_cell(name) for name in [*passthrough, *self.output_names]) + "\n"
 
     def csv_rows(self, chunk: Chunk, scores: Scores) -> bytes:
         if chunk.rows == 0:
             return b""
-        predictions = scores.predictions
-        if predictions.holds(_SPECIAL_BYTES):
-            predictions = TextColumn.of([_escape(label) for label in predictions.texts()])
+        predictions = scores.predictions.csv_escaped()
         version = TextColumn.constant(str(self.version))
         return csv_lines([*chunk.passthrough, predictions, *scores.probabilities, version])
 
@@ -92,9 +87,3 @@ class BatchModel:
             record["model_version"] = self.version
             lines.append(json.dumps(record, ensure_ascii=False))
         return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
-
-
-def _escape(cell: str) -> str:
-    if _SPECIAL.intersection(cell):
-        return '"' + cell.replace('"', '""') + '"'
-    return cell

@@ -8,6 +8,15 @@ from typing import NamedTuple
 import numpy as np
 
 _COMMA, _NEWLINE = 44, 10
+_SPECIAL = frozenset(',"\r\n')
+_SPECIAL_BYTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
+
+
+def csv_cell(cell: str) -> str:
+    """The cell as CSV writes it: quoted when it holds a comma, quote or line break."""
+    if _SPECIAL.intersection(cell):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 class TextColumn(NamedTuple):
@@ -50,6 +59,12 @@ class TextColumn(NamedTuple):
         """Whether a cell holds one of these bytes."""
         inside = np.arange(self.chars.shape[1]) < self.lengths[:, None]
         return bool((np.isin(self.chars, characters) & inside).any())
+
+    def csv_escaped(self) -> TextColumn:
+        """The cells as CSV writes them (see csv_cell)."""
+        if not self.holds(_SPECIAL_BYTES):
+            return self
+        return TextColumn.of([csv_cell(text) for text in self.texts()])
 
     def texts(self) -> list[str]:
         data = self.chars.tobytes()

@@ -28,7 +28,7 @@ _OUTCOME_METRICS = {
 }
 
 
-def ended_metrics(
+def _ended_metrics(
     state_machine_arn: str, status: str, started: datetime, stopped: datetime
 ) -> list[dict[str, Any]]:
     """The AWS/States datapoints of one execution's end (put_metric_data entries)."""
@@ -88,7 +88,7 @@ def _publish(execution: Any) -> None:
     """Put the execution's AWS/States metrics into its account's CloudWatch."""
     try:
         status = getattr(execution.exec_status, "value", str(execution.exec_status))
-        entries = ended_metrics(
+        entries = _ended_metrics(
             execution.state_machine_arn, status, execution.start_date, execution.stop_date
         )
         backend = cloudwatch_backends[execution.account_id][execution.region_name]
